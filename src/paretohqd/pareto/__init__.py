@@ -1,0 +1,39 @@
+"""The Pareto core of paretohqd: pure numpy (+ numba) functions on reward arrays; no torch, no transformers.
+
+Convention: every objective is **maximised** (larger rewards are better) throughout this package. Arrays of points
+have shape (N, M): N samples, M objectives. Preferences have shape (K, M), one non-negative weight vector per row.
+"""
+
+from paretohqd.pareto.dominance import Layers, non_dominated, pareto_ranks, top_layers
+from paretohqd.pareto.geometry import (
+    Bounds,
+    compromise_points,
+    normalize,
+    ray_directions,
+    ray_distances,
+    reward_bounds,
+)
+from paretohqd.pareto.hypervolume import hypervolume
+from paretohqd.pareto.preferences import RIC_GRID_3, check_preferences, preference_grid, simplex_lattice
+from paretohqd.pareto.selection import Selection, select_pareto_hqd, select_scalarized
+
+__all__ = [
+    "RIC_GRID_3",
+    "Bounds",
+    "Layers",
+    "Selection",
+    "check_preferences",
+    "compromise_points",
+    "hypervolume",
+    "non_dominated",
+    "normalize",
+    "pareto_ranks",
+    "preference_grid",
+    "ray_directions",
+    "ray_distances",
+    "reward_bounds",
+    "select_pareto_hqd",
+    "select_scalarized",
+    "simplex_lattice",
+    "top_layers",
+]
