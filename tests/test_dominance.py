@@ -52,18 +52,26 @@ def test_top_layers_by_count_of_layers(points, n_layers):
     assert layers.n_layers == min(n_layers, ranks.max() + 1)
 
 
-@given(point_sets(max_points=200, objectives=(2, 3, 4)), st.integers(1, 60))
-def test_candidate_filter_path_matches_brute_force(monkeypatch_module, points, min_count):
-    """Force the large-input path (candidate subset + dominance certificate) onto small sets."""
+@given(point_sets(max_points=200, objectives=(2, 3)), st.integers(1, 60))
+def test_candidate_bound_path_matches_brute_force(monkeypatch_module, points, min_count):
+    """Force the large-input path (layer count bounded on a candidate subset) onto small sets."""
     with monkeypatch_module.context() as patch:
         patch.setattr(dominance, "_DIRECT_LIMIT", 4)
         patch.setattr(dominance, "_MIN_CANDIDATES", 3)
-        ranks = brute.ranks(points)
-        assert np.array_equal(non_dominated(points), ranks == 0)
         layers = top_layers(points, min_count)
+    ranks = brute.ranks(points)
     sizes = np.bincount(ranks)
     expected_layers = int(np.searchsorted(np.cumsum(sizes), min(min_count, len(points)))) + 1
+    assert layers.n_layers == expected_layers
     assert np.array_equal(layers.indices, np.flatnonzero(ranks < expected_layers))
+
+
+@given(point_sets(objectives=(3,)))
+def test_divide_and_conquer_fallback_matches_brute_force(monkeypatch_module, points):
+    """With no shift budget the staircase ranking hands every M = 3 input to the divide-and-conquer kernel."""
+    with monkeypatch_module.context() as patch:
+        patch.setattr(dominance, "_STAIRCASE_MOVES_PER_POINT", -1)
+        assert np.array_equal(pareto_ranks(points), brute.ranks(points))
 
 
 @pytest.fixture(scope="module")

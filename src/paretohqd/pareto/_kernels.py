@@ -1,8 +1,8 @@
 """numba kernels behind `dominance` and `selection`.
 
-Every kernel here works on *minimisation* arrays (the public functions negate the maximised rewards once) whose rows
-are sorted lexicographically ascending and, where the docstring says so, unique. In that order a point can only be
-dominated by points that come before it, which is what makes the single sweeps below correct.
+The dominance kernels work on *minimisation* arrays (the public functions negate the maximised rewards once) whose
+rows are sorted lexicographically ascending and, where the docstring says so, unique. In that order a point can only
+be dominated by points that come before it, which is what makes the single sweeps below correct.
 
 Kernels are compiled on first use and cached on disk (`cache=True`); numba falls back to a user-wide cache directory
 when the package directory is read-only.
@@ -18,92 +18,174 @@ _LEAF = 64
 
 
 @njit(cache=True, nogil=True)
-def ranks_2d(points, order):
-    """Pareto ranks of minimisation rows (N, 2) visited in `order` (lexicographic, ascending); O(N log N).
+def ranks_2d(sorted_points, max_fronts):
+    """Pareto ranks of minimisation rows (N, 2) sorted lexicographically ascending; O(N log N).
 
     Patience sorting: front f keeps the y of the last point it received; front f dominates the next distinct point
     iff that y <= the point's y (the point's x is >= every earlier x). Dominated fronts form a prefix, so a binary
-    search finds the point's front. Identical rows are adjacent in `order` and share a rank.
+    search finds the point's front. Identical rows are adjacent and share a rank. Only the first `max_fronts` fronts
+    are built: deeper points get rank `max_fronts`.
     """
-    n = points.shape[0]
+    n = sorted_points.shape[0]
     last_y = np.empty(n)
     ranks = np.empty(n, np.int64)
     n_fronts = 0
-    prev = -1
-    for t in range(n):
-        i = order[t]
-        yi = points[i, 1]
-        if prev >= 0 and points[i, 0] == points[prev, 0] and yi == points[prev, 1]:
-            ranks[i] = ranks[prev]
+    for i in range(n):
+        yi = sorted_points[i, 1]
+        if i > 0 and sorted_points[i, 0] == sorted_points[i - 1, 0] and yi == sorted_points[i - 1, 1]:
+            ranks[i] = ranks[i - 1]
             continue
-        lo = 0
-        hi = n_fronts
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if last_y[mid] <= yi:
-                lo = mid + 1
-            else:
-                hi = mid
-        ranks[i] = lo
-        last_y[lo] = yi
-        if lo == n_fronts:
+        f = _count_at_most(last_y, n_fronts, yi)
+        ranks[i] = f
+        if f == max_fronts:
+            continue
+        last_y[f] = yi
+        if f == n_fronts:
             n_fronts += 1
-        prev = i
     return ranks
 
 
 @njit(cache=True, nogil=True)
-def front_2d(sorted_points):
-    """Non-dominated mask of rows sorted by (x, y) ascending (duplicates allowed: they share their status)."""
+def ranks_3d_staircase(sorted_points, max_fronts, max_moves):
+    """Pareto ranks of minimisation rows (N, 3) sorted lexicographically ascending.
+
+    Efficient non-dominated sort with binary search over fronts: the fronts that dominate the next point form a
+    prefix, and front f dominates a point iff its staircase -- the (y, z) minima of its points so far, y ascending
+    and z descending -- has an entry with y <= the point's y and z <= its z, one binary search. Fast when staircases
+    stay short (the usual case); inserting into a long staircase shifts entries, so the kernel gives up after
+    `max_moves` shifted entries and returns ok=False, and the caller falls back to `ranks_3d`.
+    Returns (ranks, ok). Identical rows are adjacent and share a rank. Only the first `max_fronts` fronts are built:
+    deeper points get rank `max_fronts`.
+    """
     n = sorted_points.shape[0]
-    out = np.zeros(n, np.bool_)
-    best_y = np.inf
+    stair_y = [np.empty(16) for _ in range(0)]
+    stair_z = [np.empty(16) for _ in range(0)]
+    sizes = np.zeros(n, np.int64)
+    ranks = np.empty(n, np.int64)
+    n_fronts = 0
+    moves = 0
     for i in range(n):
-        x = sorted_points[i, 0]
-        y = sorted_points[i, 1]
-        if i > 0 and x == sorted_points[i - 1, 0] and y == sorted_points[i - 1, 1]:
-            out[i] = out[i - 1]
+        yi = sorted_points[i, 1]
+        zi = sorted_points[i, 2]
+        if (
+            i > 0
+            and sorted_points[i, 0] == sorted_points[i - 1, 0]
+            and yi == sorted_points[i - 1, 1]
+            and zi == sorted_points[i - 1, 2]
+        ):
+            ranks[i] = ranks[i - 1]
             continue
-        if best_y > y:
-            out[i] = True
-            best_y = y
+        lo = 0
+        hi = n_fronts
+        while lo < hi:
+            f = (lo + hi) >> 1
+            pos = _count_at_most(stair_y[f], sizes[f], yi)
+            if pos > 0 and stair_z[f][pos - 1] <= zi:
+                lo = f + 1
+            else:
+                hi = f
+        f = lo
+        ranks[i] = f
+        if f == max_fronts:
+            continue
+        if f == n_fronts:
+            stair_y.append(np.empty(16))
+            stair_z.append(np.empty(16))
+            n_fronts += 1
+        ys = stair_y[f]
+        zs = stair_z[f]
+        size = sizes[f]
+        # Entries from the first y >= yi on whose z >= zi are now dominated in (y, z): the new point replaces them.
+        pos = _count_below(ys, size, yi)
+        end = pos
+        while end < size and zs[end] >= zi:
+            end += 1
+        if end > pos:
+            ys[pos] = yi
+            zs[pos] = zi
+            gap = end - pos - 1
+            if gap > 0:
+                for s in range(end, size):
+                    ys[s - gap] = ys[s]
+                    zs[s - gap] = zs[s]
+                moves += size - end
+                sizes[f] = size - gap
+        else:
+            if size == ys.size:
+                ys = _grow(ys, size)
+                zs = _grow(zs, size)
+                stair_y[f] = ys
+                stair_z[f] = zs
+            for s in range(size, pos, -1):
+                ys[s] = ys[s - 1]
+                zs[s] = zs[s - 1]
+            ys[pos] = yi
+            zs[pos] = zi
+            sizes[f] = size + 1
+            moves += size - pos
+        if moves > max_moves:
+            return ranks, False
+    return ranks, True
+
+
+@njit(cache=True, nogil=True)
+def _count_at_most(values, size, x):
+    """Number of leading entries of the ascending values[:size] that are <= x."""
+    lo = 0
+    hi = size
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if values[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, nogil=True)
+def _count_below(values, size, x):
+    """Number of leading entries of the ascending values[:size] that are < x."""
+    lo = 0
+    hi = size
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if values[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, nogil=True)
+def _grow(values, size):
+    out = np.empty(2 * values.size)
+    out[:size] = values[:size]
     return out
 
 
 @njit(cache=True, nogil=True)
-def front_3d(sorted_points, y_rank, n_y):
-    """Non-dominated mask of rows sorted by (x, y, z) ascending (duplicates allowed); O(N log N).
-
-    A Fenwick tree over the y ranks holds the prefix minimum of z among the front found so far: a point is dominated
-    iff some earlier point has y <= its y and z <= its z.
-    """
-    n = sorted_points.shape[0]
-    out = np.zeros(n, np.bool_)
-    tree = np.full(n_y + 1, np.inf)
+def normalized_sums(points):
+    """Row sums (N,) of the min-max normalised columns (constant columns count 0); monotone under dominance."""
+    n, m = points.shape
+    low = points[0].copy()
+    high = points[0].copy()
     for i in range(n):
-        if (
-            i > 0
-            and sorted_points[i, 0] == sorted_points[i - 1, 0]
-            and sorted_points[i, 1] == sorted_points[i - 1, 1]
-            and sorted_points[i, 2] == sorted_points[i - 1, 2]
-        ):
-            out[i] = out[i - 1]
-            continue
-        z = sorted_points[i, 2]
-        j = y_rank[i] + 1
-        best = np.inf
-        while j > 0:
-            if tree[j] < best:
-                best = tree[j]
-            j -= j & -j
-        if best <= z:
-            continue
-        out[i] = True
-        j = y_rank[i] + 1
-        while j <= n_y:
-            if z < tree[j]:
-                tree[j] = z
-            j += j & -j
+        for j in range(m):
+            v = points[i, j]
+            if v < low[j]:
+                low[j] = v
+            if v > high[j]:
+                high[j] = v
+    scale = np.zeros(m)
+    for j in range(m):
+        if high[j] > low[j]:
+            scale[j] = 1.0 / (high[j] - low[j])
+    out = np.empty(n)
+    for i in range(n):
+        total = 0.0
+        for j in range(m):
+            total += (points[i, j] - low[j]) * scale[j]
+        out[i] = total
     return out
 
 
@@ -249,7 +331,7 @@ def _split(levels, d, lo, mid, hi):
 
 @njit(cache=True, nogil=True)
 def dense_rank(values, order):
-    """Dense 0-based ranks of `values` given `order`, a permutation sorting them; returns (ranks, n_distinct)."""
+    """Dense 0-based ranks (N,) int32 of `values`, given `order`, a permutation sorting them."""
     n = values.size
     ranks = np.empty(n, np.int32)
     current = -1
@@ -258,30 +340,7 @@ def dense_rank(values, order):
         if t == 0 or values[i] != values[order[t - 1]]:
             current += 1
         ranks[i] = current
-    return ranks, current + 1
-
-
-@njit(cache=True, nogil=True)
-def dominated_by_any(points, dominators):
-    """Mask of rows of `points` strictly dominated (minimisation) by at least one row of `dominators`."""
-    n, m = points.shape
-    out = np.zeros(n, np.bool_)
-    for i in range(n):
-        for f in range(dominators.shape[0]):
-            weakly = True
-            strictly = False
-            for j in range(m):
-                a = dominators[f, j]
-                b = points[i, j]
-                if a > b:
-                    weakly = False
-                    break
-                if a < b:
-                    strictly = True
-            if weakly and strictly:
-                out[i] = True
-                break
-    return out
+    return ranks
 
 
 @njit(cache=True, nogil=True)
