@@ -8,6 +8,7 @@ import brute
 from paretohqd.pareto import (
     Bounds,
     compromise_points,
+    nearest_to_rays,
     normalize,
     ray_directions,
     ray_distances,
@@ -95,3 +96,19 @@ def test_bad_quantiles_and_mismatched_bounds():
         normalize(np.eye(2), Bounds([0, 0, 0], [1, 1, 1]))
     with pytest.raises(ValueError, match="metric must be one of"):
         ray_distances(np.eye(2), [0.5, 0.5], metric="cosine")
+
+
+@given(
+    arrays(np.float64, (40, 3), elements=st.floats(0, 1, allow_nan=False)),
+    st.integers(1, 40),
+    st.sampled_from(["perpendicular", "angle"]),
+)
+def test_nearest_to_rays_is_the_sorted_head_of_the_distance_matrix(z, k, metric):
+    prefs = [[0.2, 0.3, 0.5], [1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]]
+    full = ray_distances(z, prefs, metric=metric)
+    indices, distances = nearest_to_rays(z, prefs, k, metric=metric)
+    for row in range(len(prefs)):
+        assert np.allclose(distances[row], full[indices[row], row], atol=1e-9)
+        assert np.all(np.diff(distances[row]) >= 0)
+        rest = np.setdiff1d(np.arange(len(z)), indices[row])
+        assert full[rest, row].min(initial=np.inf) >= distances[row].max() - 1e-9

@@ -8,6 +8,7 @@ from paretohqd.pareto.dominance import Layers, non_dominated, pareto_ranks, top_
 from paretohqd.pareto.geometry import (
     Bounds,
     compromise_points,
+    nearest_to_rays,
     normalize,
     ray_directions,
     ray_distances,
@@ -25,6 +26,7 @@ __all__ = [
     "check_preferences",
     "compromise_points",
     "hypervolume",
+    "nearest_to_rays",
     "non_dominated",
     "normalize",
     "pareto_ranks",

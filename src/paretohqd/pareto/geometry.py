@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from paretohqd.pareto._checks import check_points, check_vector
+from paretohqd.pareto import _kernels
+from paretohqd.pareto._checks import check_points, check_positive_int, check_vector
 from paretohqd.pareto.preferences import check_preferences
 
 METRICS = ("perpendicular", "angle")
@@ -100,6 +101,22 @@ def ray_distances(z, preferences, metric: str = "perpendicular") -> np.ndarray:
         # atan2 of the perpendicular and parallel parts is accurate where arccos(cos) is not (near the ray).
         out[lo : lo + step] = np.arctan2(residual, t) if metric == "angle" else residual
     return out
+
+
+def nearest_to_rays(z, preferences, k: int, metric: str = "perpendicular") -> tuple[np.ndarray, np.ndarray]:
+    """Per preference, the k rows of the normalised points z (N, M) nearest its ray.
+
+    Returns (indices, distances), each (K, k), nearest first, ties broken by the smaller index; the same distances
+    as `ray_distances`, computed in one fused pass with a bounded heap per preference (no N x K matrix).
+    """
+    pts = check_points(z, name="z")
+    k = check_positive_int(k, "k")
+    check_metric(metric)
+    if k > pts.shape[0]:
+        raise ValueError(f"k={k} is larger than the number of points ({pts.shape[0]})")
+    units = np.ascontiguousarray(ray_directions(preferences, pts.shape[1]))
+    indices, keys = _kernels.ray_topk(pts, units, k, metric == "angle")
+    return indices, (keys if metric == "angle" else np.sqrt(keys))
 
 
 def check_metric(metric: str) -> str:

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from paretohqd.pareto import _kernels
 from paretohqd.pareto._checks import check_points, check_positive_int
 from paretohqd.pareto.dominance import top_layers
-from paretohqd.pareto.geometry import Bounds, check_metric, normalize, ray_directions, reward_bounds
+from paretohqd.pareto.geometry import Bounds, check_metric, nearest_to_rays, normalize, reward_bounds
 from paretohqd.pareto.preferences import check_preferences
 
 
@@ -71,11 +70,8 @@ def select_pareto_hqd(
             "lower k or keep more layers"
         )
     bounds = bounds if bounds is not None else reward_bounds(pts, quantiles)
-    z = np.ascontiguousarray(normalize(pts[hq.indices], bounds))
-    directions = np.ascontiguousarray(ray_directions(prefs, pts.shape[1]))
-    local, keys = _kernels.ray_topk(z, directions, k, metric == "angle")
-    keys = keys if metric == "angle" else np.sqrt(keys)
-    return Selection(hq.indices[local], keys, prefs, hq.indices, hq.n_layers, bounds)
+    local, distances = nearest_to_rays(normalize(pts[hq.indices], bounds), prefs, k, metric)
+    return Selection(hq.indices[local], distances, prefs, hq.indices, hq.n_layers, bounds)
 
 
 def select_scalarized(
