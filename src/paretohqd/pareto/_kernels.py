@@ -58,9 +58,14 @@ def ranks_3d_staircase(sorted_points, max_fronts, max_moves):
     deeper points get rank `max_fronts`.
     """
     n = sorted_points.shape[0]
-    stair_y = [np.empty(16) for _ in range(0)]
-    stair_z = [np.empty(16) for _ in range(0)]
-    sizes = np.zeros(n, np.int64)
+    # All staircases live in one pool: front f owns pool[start[f] : start[f] + capacity[f]], of which the first
+    # size[f] entries are used. A full staircase moves to the pool's end with twice the room.
+    pool_y = np.empty(4 * n + 64)
+    pool_z = np.empty(4 * n + 64)
+    used = 0
+    start = np.zeros(n + 1, np.int64)
+    capacity = np.zeros(n + 1, np.int64)
+    sizes = np.zeros(n + 1, np.int64)
     ranks = np.empty(n, np.int64)
     n_fronts = 0
     moves = 0
@@ -79,8 +84,9 @@ def ranks_3d_staircase(sorted_points, max_fronts, max_moves):
         hi = n_fronts
         while lo < hi:
             f = (lo + hi) >> 1
-            pos = _count_at_most(stair_y[f], sizes[f], yi)
-            if pos > 0 and stair_z[f][pos - 1] <= zi:
+            ys = pool_y[start[f] : start[f] + sizes[f]]
+            pos = _count_at_most(ys, ys.size, yi)
+            if pos > 0 and pool_z[start[f] + pos - 1] <= zi:
                 lo = f + 1
             else:
                 hi = f
@@ -89,40 +95,41 @@ def ranks_3d_staircase(sorted_points, max_fronts, max_moves):
         if f == max_fronts:
             continue
         if f == n_fronts:
-            stair_y.append(np.empty(16))
-            stair_z.append(np.empty(16))
             n_fronts += 1
-        ys = stair_y[f]
-        zs = stair_z[f]
         size = sizes[f]
+        if size == capacity[f]:
+            room = max(16, 2 * capacity[f])
+            if used + room > pool_y.size:
+                pool_y = _grow(pool_y, used, used + room)
+                pool_z = _grow(pool_z, used, used + room)
+            pool_y[used : used + size] = pool_y[start[f] : start[f] + size]
+            pool_z[used : used + size] = pool_z[start[f] : start[f] + size]
+            start[f] = used
+            capacity[f] = room
+            used += room
+        ys = pool_y[start[f] : start[f] + size + 1]
+        zs = pool_z[start[f] : start[f] + size + 1]
         # Entries from the first y >= yi on whose z >= zi are now dominated in (y, z): the new point replaces them.
         pos = _count_below(ys, size, yi)
         end = pos
         while end < size and zs[end] >= zi:
             end += 1
         if end > pos:
-            ys[pos] = yi
-            zs[pos] = zi
             gap = end - pos - 1
             if gap > 0:
-                for s in range(end, size):
-                    ys[s - gap] = ys[s]
-                    zs[s - gap] = zs[s]
+                for t in range(end, size):
+                    ys[t - gap] = ys[t]
+                    zs[t - gap] = zs[t]
                 moves += size - end
-                sizes[f] = size - gap
+            sizes[f] = size - gap
         else:
-            if size == ys.size:
-                ys = _grow(ys, size)
-                zs = _grow(zs, size)
-                stair_y[f] = ys
-                stair_z[f] = zs
-            for s in range(size, pos, -1):
-                ys[s] = ys[s - 1]
-                zs[s] = zs[s - 1]
-            ys[pos] = yi
-            zs[pos] = zi
+            for t in range(size, pos, -1):
+                ys[t] = ys[t - 1]
+                zs[t] = zs[t - 1]
             sizes[f] = size + 1
             moves += size - pos
+        ys[pos] = yi
+        zs[pos] = zi
         if moves > max_moves:
             return ranks, False
     return ranks, True
@@ -157,9 +164,10 @@ def _count_below(values, size, x):
 
 
 @njit(cache=True, nogil=True)
-def _grow(values, size):
-    out = np.empty(2 * values.size)
-    out[:size] = values[:size]
+def _grow(values, used, needed):
+    """A copy of values[:used] in a larger array with room for at least `needed` entries."""
+    out = np.empty(max(needed, 2 * values.size))
+    out[:used] = values[:used]
     return out
 
 
