@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-_MAX_ROWS_SHOWN = 5
-
-
-def _rows(mask: np.ndarray) -> str:
-    rows = np.flatnonzero(mask)
-    shown = ", ".join(str(r) for r in rows[:_MAX_ROWS_SHOWN])
-    more = f" and {rows.size - _MAX_ROWS_SHOWN} more" if rows.size > _MAX_ROWS_SHOWN else ""
-    return f"rows [{shown}]{more}"
+from paretohqd.checks import describe_rows
 
 
 def check_points(points, name: str = "points", min_objectives: int = 2) -> np.ndarray:
@@ -31,7 +24,7 @@ def check_points(points, name: str = "points", min_objectives: int = 2) -> np.nd
         raise ValueError(f"{name} must have at least {min_objectives} objectives (columns); got shape {arr.shape}")
     bad = ~np.isfinite(arr).all(axis=1)
     if bad.any():
-        raise ValueError(f"{name} contains NaN or inf in {_rows(bad)} of shape {arr.shape}")
+        raise ValueError(f"{name} contains NaN or inf in {describe_rows(np.flatnonzero(bad))} of shape {arr.shape}")
     return np.ascontiguousarray(arr)
 
 
@@ -43,9 +36,3 @@ def check_vector(vector, m: int, name: str) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} must be finite; got {arr.tolist()}")
     return arr
-
-
-def check_positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)

@@ -172,6 +172,33 @@ def _grow(values, used, needed):
 
 
 @njit(cache=True, nogil=True)
+def dominated_2d(points, blockers):
+    """Mask (N,) of minimisation rows of `points` (any order) dominated by a row of `blockers`; O((N + B) log B).
+
+    blockers: (B, 2) sorted by x ascending. Prefix minima of y over the blockers with x < p.x, and with x <= p.x,
+    answer "is there a blocker <= p, not equal to p" with two binary searches and no sort of the points.
+    """
+    n_blockers = blockers.shape[0]
+    xs = blockers[:, 0].copy()
+    prefix_min_y = np.empty(n_blockers)
+    best = np.inf
+    for b in range(n_blockers):
+        best = min(best, blockers[b, 1])
+        prefix_min_y[b] = best
+    out = np.zeros(points.shape[0], np.bool_)
+    for i in range(points.shape[0]):
+        x = points[i, 0]
+        y = points[i, 1]
+        at_most = _count_at_most(xs, n_blockers, x)
+        if at_most and prefix_min_y[at_most - 1] < y:
+            out[i] = True
+            continue
+        below = _count_below(xs, n_blockers, x)
+        out[i] = below > 0 and prefix_min_y[below - 1] <= y
+    return out
+
+
+@njit(cache=True, nogil=True)
 def normalized_sums(points):
     """Row sums (N,) of the min-max normalised columns (constant columns count 0); monotone under dominance."""
     n, m = points.shape

@@ -9,8 +9,9 @@ If M = 3 staircases grow long enough to approach the sweep's O(N^2) worst case, 
 conquer, O(N log^2 N) whatever the data. The sweep can stop building fronts after the first L, which is how the
 first front and the top layers are computed without ranking everything; L for the top layers comes from a
 candidate subset (the points with the smallest normalised sum of negated objectives), which contains every
-dominator of its members, so its layers are exact and bound the number needed. M >= 4 delegates to moocore: full
-ranking, the first front, and the top layers peeled one front at a time.
+dominator of its members, so its layers are exact and bound the number needed (for M = 2, one dominance check
+against the candidates' deepest kept layer then rules out most other points without sorting them). M >= 4
+delegates to moocore: full ranking, the first front, and the top layers peeled one front at a time.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from dataclasses import dataclass
 import moocore
 import numpy as np
 
+from paretohqd.checks import check_positive_int
 from paretohqd.pareto import _kernels
-from paretohqd.pareto._checks import check_points, check_positive_int
+from paretohqd.pareto._checks import check_points
 
 # top_layers ranks inputs with at most this many points (or twice the candidate budget) directly.
 _DIRECT_LIMIT = 4096
@@ -80,7 +82,15 @@ def top_layers(points, min_count: int | None = None, *, n_layers: int | None = N
     # The candidates' own top layers already hold min_count points; the whole set's can only need fewer layers.
     candidates = _candidates(y, budget)
     inner = _cut(candidates, _exact_ranks(y[candidates]), min_count)
-    return _cut(np.arange(n), _exact_ranks(y, max_fronts=inner.n_layers), min_count)
+    if m == 3:
+        return _cut(np.arange(n), _exact_ranks(y, max_fronts=inner.n_layers), min_count)
+    # M = 2: without sorting everything. An outside point dominated by a point of the deepest kept layer lies below
+    # every kept layer; the others join the candidates, whose ranks stay exact below inner.n_layers.
+    deepest = y[inner.indices[inner.ranks == inner.n_layers - 1]]
+    outside = np.setdiff1d(np.arange(n), candidates, assume_unique=True)
+    blocked = _kernels.dominated_2d(np.take(y, outside, axis=0), deepest[np.lexsort(deepest.T[::-1])])
+    union = np.union1d(candidates, outside[~blocked])
+    return _cut(union, _exact_ranks(y[union]), min_count)
 
 
 def _peel(y: np.ndarray, min_count: int, n_layers: int) -> Layers:

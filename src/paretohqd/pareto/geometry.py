@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from paretohqd.checks import check_positive_int
 from paretohqd.pareto import _kernels
-from paretohqd.pareto._checks import check_points, check_positive_int, check_vector
+from paretohqd.pareto._checks import check_points, check_vector
 from paretohqd.pareto.preferences import check_preferences
 
 METRICS = ("perpendicular", "angle")

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from paretohqd.pareto._checks import check_points, check_positive_int
+from paretohqd.checks import check_positive_int
+from paretohqd.pareto._checks import check_points
 from paretohqd.pareto.dominance import top_layers
 from paretohqd.pareto.geometry import Bounds, check_metric, nearest_to_rays, normalize, reward_bounds
 from paretohqd.pareto.preferences import check_preferences
