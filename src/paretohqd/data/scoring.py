@@ -1,0 +1,145 @@
+"""Scored pools: every (prompt, response) sample's raw reward under each objective, as parquet plus stats.
+
+A pool is scored in chunks; each finished chunk is written atomically, so an interrupted scoring resumes where it
+stopped. The output folder is keyed by a hash of the samples and the reward specs, so scoring the same pool with
+the same rewards again is a cache hit that loads no model. Raw scores are kept: normalisation belongs to consumers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from paretohqd.checks import check_positive_int
+from paretohqd.data.generic import clean_samples
+from paretohqd.files import write_parquet_atomic, write_text_atomic
+
+log = logging.getLogger(__name__)
+
+POOL_FILE = "pool.parquet"
+STATS_FILE = "stats.json"
+
+
+@dataclass(frozen=True)
+class ScoredPool:
+    """frame: N rows with `prompt`, `response` and one float column per objective; path: the folder it lives in."""
+
+    frame: pd.DataFrame
+    objectives: tuple[str, ...]
+    path: Path | None = None
+
+    @property
+    def rewards(self) -> np.ndarray:
+        """(N, M) raw rewards, columns in the order of `objectives`."""
+        return self.frame[list(self.objectives)].to_numpy(dtype=np.float64)
+
+    def stats(self) -> dict[str, dict[str, float]]:
+        """Per objective: mean, std, min, max and count of the raw rewards."""
+        return reward_stats(self.frame, self.objectives)
+
+
+def reward_stats(frame: pd.DataFrame, objectives: Sequence[str]) -> dict[str, dict[str, float]]:
+    out = {}
+    for name in objectives:
+        values = frame[name].to_numpy(dtype=np.float64)
+        out[name] = {
+            "mean": float(values.mean()),
+            "std": float(values.std()),
+            "min": float(values.min()),
+            "max": float(values.max()),
+            "count": int(values.size),
+        }
+    return out
+
+
+def pool_key(frame: pd.DataFrame, objectives: Sequence[str], reward_options: Mapping[str, Mapping]) -> str:
+    """16 hex digits identifying the samples (in order) and the reward specs."""
+    digest = hashlib.sha256()
+    spec = {name: dict(reward_options.get(name, {})) for name in objectives}
+    digest.update(json.dumps(spec, sort_keys=True, default=str).encode())
+    for prompt, response in zip(frame["prompt"], frame["response"], strict=True):
+        digest.update(prompt.encode())
+        digest.update(b"\x00")
+        digest.update(response.encode())
+        digest.update(b"\x01")
+    return digest.hexdigest()[:16]
+
+
+def score_pool(
+    frame: pd.DataFrame,
+    objectives: Sequence[str],
+    out_dir: str | os.PathLike,
+    *,
+    reward_options: Mapping[str, Mapping] | None = None,
+    chunk_size: int = 512,
+    progress: bool = True,
+) -> ScoredPool:
+    """Score N samples with the rewards named in `objectives` (see `paretohqd.rewards.load_reward`).
+
+    frame: `prompt` and `response` columns (other columns are kept). Writes `out_dir/<key>/pool.parquet` and
+    `stats.json` and returns the pool; reuses them when present, and resumes from finished chunks otherwise.
+    reward_options: per reward name, keyword options for its factory (part of the cache key).
+    """
+    from paretohqd.rewards import check_scores, load_reward, reward_names
+
+    objectives = tuple(objectives)
+    if not objectives:
+        raise ValueError("objectives is empty: name at least one reward")
+    unknown = [name for name in objectives if name not in reward_names()]
+    if unknown:
+        raise ValueError(f"unknown reward(s) {unknown}; known rewards: {', '.join(reward_names())}")
+    if len(set(objectives)) != len(objectives):
+        raise ValueError(f"objectives must be distinct; got {list(objectives)}")
+    chunk_size = check_positive_int(chunk_size, "chunk_size")
+    reward_options = dict(reward_options or {})
+    frame = clean_samples(frame, "pool")
+    if frame.empty:
+        raise ValueError("the pool has no samples left to score")
+    folder = Path(out_dir) / pool_key(frame, objectives, reward_options)
+    if (folder / POOL_FILE).is_file():
+        return load_pool(folder)
+    chunks = folder / "chunks"
+    chunks.mkdir(parents=True, exist_ok=True)
+    starts = range(0, len(frame), chunk_size)
+    todo = [s for s in starts if not (chunks / f"{s:09d}.parquet").is_file()]
+    if len(todo) < len(starts):
+        log.info("resuming: %d of %d chunks already scored", len(starts) - len(todo), len(starts))
+    models = [load_reward(name, **reward_options.get(name, {})) for name in objectives] if todo else []
+    for start in tqdm(todo, desc="score", unit="chunk", disable=None if progress else True):
+        part = frame.iloc[start : start + chunk_size]
+        prompts, responses = part["prompt"].tolist(), part["response"].tolist()
+        try:
+            scores = {
+                name: check_scores(model.score(prompts, responses), len(part), name)
+                for name, model in zip(objectives, models, strict=True)
+            }
+        except ValueError as exc:
+            raise ValueError(f"{exc} (rows counted from pool row {start}, the start of this chunk)") from exc
+        write_parquet_atomic(pd.DataFrame(scores, index=part.index), chunks / f"{start:09d}.parquet")
+    scores = pd.concat([pd.read_parquet(chunks / f"{s:09d}.parquet") for s in starts]).sort_index()
+    scored = pd.concat([frame.drop(columns=[c for c in objectives if c in frame.columns]), scores], axis=1)
+    pool = ScoredPool(scored, objectives, folder)
+    meta = {"objectives": list(objectives), "reward_options": reward_options, "stats": pool.stats()}
+    write_text_atomic(folder / STATS_FILE, json.dumps(meta, indent=1, default=str))
+    write_parquet_atomic(scored, folder / POOL_FILE)
+    shutil.rmtree(chunks)
+    return pool
+
+
+def load_pool(folder: str | os.PathLike) -> ScoredPool:
+    """A scored pool written by `score_pool` (the folder holding pool.parquet and stats.json)."""
+    folder = Path(folder)
+    if not (folder / POOL_FILE).is_file():
+        raise FileNotFoundError(f"no scored pool in {folder} (expected {POOL_FILE})")
+    meta = json.loads((folder / STATS_FILE).read_text())
+    return ScoredPool(pd.read_parquet(folder / POOL_FILE), tuple(meta["objectives"]), folder)
