@@ -30,6 +30,7 @@ import numpy as np
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from paretohqd.pareto import nearest_to_rays, non_dominated, pareto_ranks, simplex_lattice, top_layers
+from results_md import replace_section
 
 HERE = Path(__file__).resolve().parent
 DISTRIBUTIONS = ("uniform", "correlated", "anticorrelated")
@@ -285,16 +286,7 @@ def write_results(records: list[dict], command: str) -> None:
     kept = [r for r in (json.loads(raw.read_text()) if raw.exists() else []) if _case(r) not in fresh]
     records = sorted(kept + records, key=_case)
     raw.write_text(json.dumps(records, indent=1) + "\n")
-    results = HERE / "RESULTS.md"
-    section = markdown(records)
-    text = results.read_text() if results.exists() else "# Benchmark results\n"
-    start = text.find("## Pareto core")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + ("\n" + text[end + 1 :] if end >= 0 else "\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    results.write_text(text)
+    replace_section("## Pareto core", markdown(records))
 
 
 def main() -> None:

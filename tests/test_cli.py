@@ -1,5 +1,4 @@
 import os
-import re
 import subprocess
 import sys
 import textwrap
@@ -22,14 +21,6 @@ def test_no_command_prints_help_and_fails(capsys):
     assert "usage: paretohqd" in capsys.readouterr().out
 
 
-def test_demo_prints_one_row_per_preference(capsys):
-    assert main(["demo", "--samples", "200", "--k", "10"]) == 0
-    out = capsys.readouterr().out
-    rows = re.findall(r"^\s*(\d\.\d) \|", out, flags=re.MULTILINE)
-    assert rows == [f"{w / 10:.1f}" for w in range(11)]
-    assert "Synthetic pool: 200 samples" in out
-
-
 def test_console_script_is_installed():
     done = subprocess.run(
         ["paretohqd", "--help"],
@@ -38,7 +29,7 @@ def test_console_script_is_installed():
         check=False,
         env={**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]},
     )
-    assert done.returncode == 0 and "demo" in done.stdout
+    assert done.returncode == 0 and all(cmd in done.stdout for cmd in ("run", "demo", "select", "score", "build-pool"))
 
 
 def test_compiled_kernels_are_cached_on_disk(tmp_path):
@@ -60,3 +51,19 @@ def test_compiled_kernels_are_cached_on_disk(tmp_path):
     assert first == (0, 1)
     assert second == (1, 0)
     assert any(tmp_path.rglob("*.nbi"))
+
+
+def test_score_command_scores_a_users_file_and_prints_stats(tmp_path, capsys):
+    source = tmp_path / "samples.jsonl"
+    source.write_text('{"q": "hi", "a": "hello there"}\n{"q": "bye", "a": "see you soon, friend"}\n')
+    args = ["score", "--input", str(source), "--prompt-column", "q", "--response-column", "a"]
+    assert main([*args, "--objectives", "brevity", "positivity", "--out", str(tmp_path / "out"), "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Scored pool: 2 samples x 2 objectives" in out
+    assert [line.split()[0] for line in out.splitlines()[2:]] == ["brevity", "positivity"]
+    assert len(list((tmp_path / "out").glob("*/pool.parquet"))) == 1
+
+
+def test_score_command_needs_one_source(tmp_path):
+    with pytest.raises(SystemExit, match="exactly one of --task or --input"):
+        main(["score", "--threads", "1"])

@@ -173,3 +173,19 @@ def save_chat_llama(path, *, seed: int = 0) -> str:
     LlamaForCausalLM(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return str(path)
+
+
+def save_bos_llama(path, *, seed: int = 0) -> str:
+    """`save_chat_llama`'s model with a tokenizer that puts its BOS ("<|im_start|>") before every text it encodes
+    with special tokens, as Llama-2's tokenizer does with "<s>"."""
+    from transformers import AutoTokenizer
+
+    save_chat_llama(path, seed=seed)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(
+        single=f"{tokenizer.bos_token} $A",
+        pair=f"{tokenizer.bos_token} $A $B",
+        special_tokens=[(tokenizer.bos_token, tokenizer.bos_token_id)],
+    )
+    tokenizer.save_pretrained(path)
+    return str(path)

@@ -3,15 +3,89 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from paretohqd import __version__
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from paretohqd.demo import run_demo
+def shipped_configs() -> dict[str, str]:
+    """Config files shipped with the package, by name (demo, chat_offline_full, ...)."""
+    from importlib.resources import files
 
-    run_demo(n_samples=args.samples, k=args.k, seed=args.seed)
+    folder = files("paretohqd") / "configs"
+    return {entry.name.removesuffix(".yaml"): str(entry) for entry in folder.iterdir() if entry.name.endswith(".yaml")}
+
+
+def _config_path(name_or_path: str) -> str:
+    shipped = shipped_configs()
+    if not os.path.exists(name_or_path) and name_or_path in shipped:
+        return shipped[name_or_path]
+    return name_or_path
+
+
+def _run(args: argparse.Namespace) -> int:
+    from paretohqd.config import load_config
+    from paretohqd.workflow import run_pipeline
+
+    config = load_config(_config_path(args.config), args.set or [])
+    run_pipeline(config, out=args.out, force=args.force, stop_after=getattr(args, "stop_after", None))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    args.config = "demo"
+    return _run(args)
+
+
+def _select(args: argparse.Namespace) -> int:
+    from paretohqd.config import load_config
+    from paretohqd.workflow import run_pipeline
+
+    config = load_config(_config_path(args.config), args.set or [])
+    run_pipeline(config, out=args.out, force=args.force, stop_after="select-1")
+    return 0
+
+
+def _build_pool(args: argparse.Namespace) -> int:
+    import torch
+
+    from paretohqd.data import chatterbot_prompts
+    from paretohqd.data.embedded import build_chat_pool, shipped_pool_dir, write_chat_pool
+
+    torch.set_num_threads(args.threads)
+    prompts = chatterbot_prompts("train")[: args.limit]
+    samples, report = build_chat_pool(prompts, model=args.model, seed=args.seed, batch_size=args.batch_size)
+    path = write_chat_pool(samples, report, args.out or shipped_pool_dir())
+    print(f"Wrote {len(samples)} samples for {len(prompts)} prompts to {path}")
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    import torch
+
+    from paretohqd.data import get_task, load_samples
+    from paretohqd.data.scoring import score_pool
+
+    torch.set_num_threads(args.threads)
+    if (args.task is None) == (args.input is None):
+        raise SystemExit("paretohqd score: give exactly one of --task or --input")
+    if args.task is not None:
+        task = get_task(args.task, args.objectives)
+        samples = task.load_pool(**({"source": args.source} if args.source else {}))
+        objectives = task.objectives
+    else:
+        if not args.objectives:
+            raise SystemExit("paretohqd score: --input needs --objectives (reward names)")
+        samples = load_samples(
+            args.input, split=args.split, prompt_column=args.prompt_column, response_column=args.response_column
+        )
+        objectives = tuple(args.objectives)
+    pool = score_pool(samples, objectives, args.out, chunk_size=args.chunk_size)
+    print(f"Scored pool: {len(pool.frame)} samples x {len(objectives)} objectives -> {pool.path}")
+    print(f"{'objective':>12} {'mean':>9} {'std':>9} {'min':>9} {'max':>9}")
+    for name, row in pool.stats().items():
+        print(f"{name:>12} {row['mean']:9.4f} {row['std']:9.4f} {row['min']:9.4f} {row['max']:9.4f}")
     return 0
 
 
@@ -22,15 +96,80 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"paretohqd {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add_run_options(command, config: bool = True):
+        if config:
+            command.add_argument(
+                "config", help=f"a YAML config file, or a shipped one: {', '.join(sorted(shipped_configs()))}"
+            )
+        command.add_argument(
+            "--set",
+            action="append",
+            metavar="KEY=VALUE",
+            help="override a config value, e.g. selection.k=20 (repeatable)",
+        )
+        command.add_argument("--out", default="runs", help="folder holding run folders (default: %(default)s)")
+        command.add_argument(
+            "--force", action="store_true", help="start the run over if its folder holds another configuration"
+        )
+
+    run = commands.add_parser(
+        "run",
+        help="run a config end to end (resumes an interrupted run)",
+        description="Run a configuration end to end: score the pool, select, train both stages per preference. "
+        "Finished units of work are kept: running the same command again resumes.",
+    )
+    add_run_options(run)
+    run.set_defaults(handler=_run)
+
     demo = commands.add_parser(
         "demo",
-        help="run the offline default",
-        description="Run the offline default: ParetoHqD selection on a scored reward pool, one set per preference.",
+        help="run the offline default (configs/demo.yaml)",
+        description="Run the offline default end to end on a CPU: chat-offline, SmolLM2-135M-Instruct, shipped pool.",
     )
-    demo.add_argument("--samples", type=int, default=600, help="pool size (default: %(default)s)")
-    demo.add_argument("--k", type=int, default=40, help="samples selected per preference (default: %(default)s)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    add_run_options(demo, config=False)
     demo.set_defaults(handler=_demo)
+
+    select = commands.add_parser(
+        "select",
+        help="selection only: per-preference training sets for any trainer",
+        description="Score the pool and write the stage-1 ParetoHqD selection of every preference as JSONL "
+        "(RUN/selections/stage1/pref-XX.jsonl: prompt, response, rewards, distance to the ray).",
+    )
+    add_run_options(select)
+    select.set_defaults(handler=_select)
+
+    pool = commands.add_parser(
+        "build-pool",
+        help="regenerate the embedded chat-offline pool",
+        description="Answer the chatterbot-corpus training prompts with the base model in several styles and write "
+        "the chat-offline pool (gzipped JSON lines plus a JSON report of the settings).",
+    )
+    pool.add_argument("--out", help="output folder (default: the copy shipped inside the package)")
+    pool.add_argument("--model", help="base model (default: the embedded SmolLM2-135M-Instruct)")
+    pool.add_argument("--limit", type=int, help="use only the first N training prompts")
+    pool.add_argument("--seed", type=int, default=0, help="sampling seed (default: %(default)s)")
+    pool.add_argument("--batch-size", type=int, default=32, help="generation batch size (default: %(default)s)")
+    pool.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: all cores)")
+    pool.set_defaults(handler=_build_pool)
+
+    score = commands.add_parser(
+        "score",
+        help="score a pool with reward models",
+        description="Score (prompt, response) samples with the task's (or the named) reward models; writes "
+        "OUT/<hash>/pool.parquet and stats.json. Re-running is a cache hit; an interrupted run resumes.",
+    )
+    score.add_argument("--task", help="task preset whose pool and objectives to use (e.g. chat-offline)")
+    score.add_argument("--source", help="the task's data: a hub id or a local file/folder (default: the preset's)")
+    score.add_argument("--input", help="your own samples: JSONL/JSON/CSV/parquet file, folder or hub dataset")
+    score.add_argument("--split", default="train", help="split of --input (default: %(default)s)")
+    score.add_argument("--prompt-column", default="prompt", help="prompt column of --input (default: %(default)s)")
+    score.add_argument("--response-column", default="response", help="response column of --input")
+    score.add_argument("--objectives", nargs="+", help="reward names (default with --task: the task's)")
+    score.add_argument("--out", default="runs/pools", help="output folder (default: %(default)s)")
+    score.add_argument("--chunk-size", type=int, default=512, help="samples per resumable chunk")
+    score.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: all cores)")
+    score.set_defaults(handler=_score)
     return parser
 
 

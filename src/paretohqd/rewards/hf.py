@@ -49,6 +49,7 @@ class HFRewardConfig:
     dtype: "float32", "bfloat16", "float16" or "auto" (the checkpoint's).
     trust_remote_code: run code shipped with the model; off unless asked for.
     progress: show a progress bar on a terminal for long inputs.
+    sort_by_length: batch rows of similar token length together (less padding); False keeps input order.
     """
 
     model: str
@@ -63,6 +64,7 @@ class HFRewardConfig:
     dtype: str = "float32"
     trust_remote_code: bool = False
     progress: bool = True
+    sort_by_length: bool = True
 
 
 # The paper's reward models, with the input formats of the Rewards-in-Context code (github.com/YangRui2015/RiC,
@@ -201,6 +203,7 @@ class HFRewardModel(Reward):
             self.device,
             desc=self.name,
             show_progress=self.config.progress,
+            sort_by_length=self.config.sort_by_length,
         )
         with torch.inference_mode():
             for rows, batch in batches:

@@ -1,0 +1,191 @@
+"""ParetoHqD (DESIGN.md §2): per preference, SFT on the top-layer samples nearest its ray (stage 1); then the
+representative stage-1 models answer training prompts, the new pool is rescored and reselected, and each
+preference's adapter trains on k/2 new samples (stage 2).
+
+Units of work (each resumable, see `paretohqd.runs`): pool, select-1, train-1/pref-XX, generate-2/rep-XX, pool-2,
+select-2, train-2/pref-XX. Outputs: selections/stage{1,2}/pref-XX.jsonl, generations/stage2/pref-XX.parquet,
+adapters/stage{1,2}/pref-XX/.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pandas as pd
+
+from paretohqd.data.scoring import ScoredPool, load_pool, score_pool
+from paretohqd.files import write_parquet_atomic, write_text_atomic
+from paretohqd.pareto import Bounds, select_pareto_hqd
+from paretohqd.pipeline import Context, scored_pool, selection_frame
+from paretohqd.runs import Run
+
+log = logging.getLogger(__name__)
+
+
+def representatives(context: Context) -> list[int]:
+    """Indices of the preferences whose stage-1 models generate in stage 2: the nearest to each single-objective
+    vector and to the balanced vector (or to the configured representative vectors), without repeats."""
+    m = len(context.objectives)
+    targets = context.config.stage2.representatives
+    targets = np.vstack([np.eye(m), np.full(m, 1 / m)]) if targets is None else np.asarray(targets, dtype=float)
+    targets = targets / targets.sum(axis=1, keepdims=True)
+    nearest = [int(np.argmin(np.linalg.norm(context.preferences - t, axis=1))) for t in targets]
+    return list(dict.fromkeys(nearest))
+
+
+def select_stage(
+    run: Run, context: Context, pool: ScoredPool, stage: int, k: int, bounds: Bounds | None = None
+) -> dict:
+    """Select k samples per preference from `pool`, write them as JSONL per preference, return the unit record."""
+    sel = context.config.selection
+    selection = select_pareto_hqd(
+        pool.rewards,
+        context.preferences,
+        k,
+        pool_factor=sel.pool_factor,
+        layers=sel.layers,
+        metric=sel.metric,
+        bounds=bounds,
+        quantiles=sel.quantiles,
+    )
+    means = []
+    for index in range(len(context.preferences)):
+        frame = selection_frame(pool.frame, selection.indices[index], selection.keys[index], context.objectives)
+        path = run.path("selections", f"stage{stage}", f"{context.label(index)}.jsonl")
+        frame.to_json(path, orient="records", lines=True)
+        means.append(frame[list(context.objectives)].mean().round(4).tolist())
+    return {
+        "k": k,
+        "pool_size": len(pool.frame),
+        "n_layers": selection.n_layers,
+        "high_quality_pool": int(selection.candidates.size),
+        "bounds": selection.bounds.to_dict(),
+        "distinct_samples": int(np.unique(selection.indices).size),
+        "mean_rewards": means,
+    }
+
+
+def select(run: Run, context: Context) -> ScoredPool:
+    """Score the pool and write the stage-1 selections (units pool, select-1); returns the scored pool."""
+    write_text_atomic(
+        run.path("preferences.json"),
+        json.dumps({context.label(i): w.tolist() for i, w in enumerate(context.preferences)}, indent=1),
+    )
+    if not run.done("pool"):
+        with run.unit("pool") as record:
+            pool = scored_pool(run, context)
+            record.update(path=str(pool.path.relative_to(run.root)), samples=len(pool.frame), stats=pool.stats())
+    pool = load_pool(run.root / run.result("pool")["path"])
+    if not run.done("select-1"):
+        with run.unit("select-1") as record:
+            record.update(select_stage(run, context, pool, 1, context.config.selection.k))
+    return pool
+
+
+def fit(run: Run, context: Context) -> None:
+    """Run (or resume) both stages for every preference of the context."""
+    from paretohqd.train import train_sft
+
+    config = context.config
+    pool = select(run, context)
+    for index in range(len(context.preferences)):
+        unit = f"train-1/{context.label(index)}"
+        if run.done(unit):
+            continue
+        with run.unit(unit) as record:
+            samples = _selection(run, context, 1, index)
+            result = train_sft(
+                config.model,
+                samples,
+                run.path("adapters", "stage1", context.label(index)),
+                lora=config.lora,
+                train=config.train,
+                chat=context.task.chat_template,
+            )
+            record.update(steps=result.steps, samples_seen=result.samples_seen, final_loss=result.final_loss)
+    if config.stage2.enabled:
+        _stage2(run, context, pool)
+
+
+def _selection(run: Run, context: Context, stage: int, index: int) -> pd.DataFrame:
+    path = run.root / "selections" / f"stage{stage}" / f"{context.label(index)}.jsonl"
+    return pd.read_json(path, orient="records", lines=True, dtype={"prompt": str, "response": str})
+
+
+def _stage2(run: Run, context: Context, pool: ScoredPool) -> None:
+    from paretohqd.data.embedded import clean_response
+    from paretohqd.generate import format_prompts, generate
+    from paretohqd.models import load_tokenizer
+    from paretohqd.train import load_trained, train_sft
+
+    config = context.config
+    stage2 = config.stage2
+    prompts = context.task.load_train_prompts(**_prompt_options(context))
+    rng = np.random.default_rng(config.seed)
+    prompts = [prompts[i] for i in sorted(rng.permutation(len(prompts))[: stage2.prompts])]
+    for index in representatives(context):
+        unit = f"generate-2/rep-{context.label(index)}"
+        if run.done(unit):
+            continue
+        with run.unit(unit) as record:
+            model = load_trained(config.model, run.root / "adapters" / "stage1" / context.label(index))
+            tokenizer = load_tokenizer(config.model)
+            inputs = format_prompts(tokenizer, prompts, context.task.chat_template)
+            out = generate(model, tokenizer, inputs, stage2.generation)
+            rows = [
+                {"prompt": p, "response": r}
+                for p, text, capped in zip(prompts, out.texts, out.capped, strict=True)
+                if (r := clean_response(text, bool(capped))) is not None
+            ]
+            frame = pd.DataFrame(rows, columns=["prompt", "response"])
+            write_parquet_atomic(frame, run.path("generations", "stage2", f"{context.label(index)}.parquet"))
+            record.update(generated=len(prompts), kept=len(rows), tokens_per_second=out.tokens_per_second)
+    if not run.done("pool-2"):
+        with run.unit("pool-2") as record:
+            frames = [
+                pd.read_parquet(run.root / "generations" / "stage2" / f"{context.label(i)}.parquet")
+                for i in representatives(context)
+            ]
+            new = score_pool(pd.concat(frames, ignore_index=True), context.objectives, run.root / "pools")
+            record.update(path=str(new.path.relative_to(run.root)), samples=len(new.frame), stats=new.stats())
+    new_pool = load_pool(run.root / run.result("pool-2")["path"])
+    k2 = stage2.k or max(1, config.selection.k // 2)
+    if not run.done("select-2"):
+        with run.unit("select-2") as record:
+            bounds = Bounds(**run.result("select-1")["bounds"]) if stage2.reuse_bounds else None
+            record.update(select_stage(run, context, new_pool, 2, k2, bounds))
+    for index in range(len(context.preferences)):
+        unit = f"train-2/{context.label(index)}"
+        if run.done(unit):
+            continue
+        with run.unit(unit) as record:
+            result = train_sft(
+                config.model,
+                _selection(run, context, 2, index),
+                run.path("adapters", "stage2", context.label(index)),
+                lora=config.lora,
+                train=_stage2_train(config),
+                chat=context.task.chat_template,
+                init_adapter=run.root / "adapters" / "stage1" / context.label(index),
+            )
+            record.update(steps=result.steps, samples_seen=result.samples_seen, final_loss=result.final_loss)
+
+
+def _stage2_train(config):
+    from dataclasses import replace
+
+    return replace(config.train, steps=config.stage2.steps, epochs=None)
+
+
+def _prompt_options(context: Context) -> dict:
+    """Loader options that also apply to prompt loaders (the data source)."""
+    return {k: v for k, v in context.config.data.items() if k == "source"}
+
+
+def final_adapters(run: Run, context: Context) -> dict[str, str]:
+    """Per preference label, the folder of its final adapter (stage 2 when enabled)."""
+    stage = "stage2" if context.config.stage2.enabled else "stage1"
+    labels = [context.label(i) for i in range(len(context.preferences))]
+    return {label: str(run.root / "adapters" / stage / label) for label in labels}

@@ -1,0 +1,42 @@
+import json
+
+import pytest
+
+from paretohqd.config import load_config
+from paretohqd.runs import ConfigMismatch, Run
+
+
+def test_units_are_committed_with_timings_and_records(tmp_path):
+    run = Run(tmp_path / "r", load_config())
+    assert not run.done("select-1")
+    with run.unit("select-1") as record:
+        record["k"] = 40
+    assert run.done("select-1")
+    assert run.result("select-1")["k"] == 40
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["units"]["select-1"]["wall_seconds"] >= 0
+    assert manifest["packages"]["numpy"] and manifest["config_digest"] == load_config().digest()
+
+
+def test_a_failing_unit_leaves_no_marker(tmp_path):
+    run = Run(tmp_path / "r", load_config())
+    with pytest.raises(RuntimeError), run.unit("train-1/pref-00"):
+        raise RuntimeError("boom")
+    assert not run.done("train-1/pref-00")
+
+
+def test_reopening_with_the_same_config_keeps_finished_units(tmp_path):
+    with Run(tmp_path / "r", load_config()).unit("pool"):
+        pass
+    assert Run(tmp_path / "r", load_config()).done("pool")
+
+
+def test_a_changed_config_is_an_error_unless_forced(tmp_path):
+    with Run(tmp_path / "r", load_config()).unit("pool"):
+        pass
+    changed = load_config(None, ["selection.k=10"])
+    with pytest.raises(ConfigMismatch, match="holds a run with a different configuration"):
+        Run(tmp_path / "r", changed)
+    fresh = Run(tmp_path / "r", changed, force=True)
+    assert not fresh.done("pool")
+    assert "k: 10" in (tmp_path / "r" / "config.yaml").read_text()
