@@ -74,6 +74,8 @@ def config(setup, *extra):
             "stage2.steps=2",
             "stage2.generation.max_new_tokens=16",
             f"data={{folder: {root / 'pool'}}}",
+            "eval.prompts=4",
+            "eval.max_new_tokens=8",
             "threads=1",
             *extra,
         ],
@@ -102,7 +104,14 @@ def test_both_stages_run_and_every_preference_gets_its_own_data_and_adapter(setu
     assert record["k"] == 6 and len(record["mean_rewards"]) == 3
     manifest = json.loads((root / "manifest.json").read_text())
     expected = {"pool", "select-1", "pool-2", "select-2"} | {f"train-{s}/pref-0{i}" for s in (1, 2) for i in range(3)}
-    assert expected <= set(manifest["units"])
+    assert expected | {"eval/base", "eval/pref-00"} <= set(manifest["units"])
+    points = json.loads((root / "eval" / "points.json").read_text())
+    assert [p["label"] for p in points] == ["base", "pref-00", "pref-01", "pref-02"]
+    assert points[0]["preference"] is None and points[1]["preference"] == [1.0, 0.0]
+    assert all(p["n"] == 4 and len(p["mean"]) == 2 and 0 <= p["collapse_rate"] <= 1 for p in points)
+    generations = pd.read_parquet(root / "eval" / "pref-00.parquet")
+    assert list(generations.columns[:4]) == ["prompt", "response", "test-a", "brevity"]
+    assert np.allclose(generations[["test-a", "brevity"]].mean().to_numpy(), points[1]["mean"], atol=1e-6)
 
 
 def test_a_run_interrupted_in_stage_2_resumes_without_redoing_stage_1(setup, tmp_path):

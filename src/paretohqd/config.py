@@ -56,8 +56,11 @@ class Stage2Config:
 @dataclass(frozen=True)
 class EvalConfig:
     """Held-out evaluation: `prompts` eval prompts (None: all the task has), sampled with the same seed for every
-    model so that comparisons are paired; max_new_tokens None means the task's."""
+    model so that comparisons are paired; max_new_tokens None means the task's. base: also evaluate the untrained
+    base model, as a reference point. enabled: evaluate at the end of `run`."""
 
+    enabled: bool = True
+    base: bool = True
     prompts: int | None = None
     max_new_tokens: int | None = None
     temperature: float = 0.7

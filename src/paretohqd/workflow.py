@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from paretohqd.config import RunConfig
+from paretohqd.evaluate import evaluate
 from paretohqd.methods import METHODS
 from paretohqd.pipeline import prepare
 from paretohqd.runs import Run
@@ -30,4 +31,30 @@ def run_pipeline(config: RunConfig, *, out: str | os.PathLike = "runs", force: b
     adapters = method.final_adapters(run, context)
     for weights, (label, path) in zip(context.preferences, adapters.items(), strict=True):
         print(f"  {label} w={weights.round(3).tolist()}: {path}")
+    if config.eval.enabled:
+        summarize(context, evaluate(run, context, ({"base": None} if config.eval.base else {}) | adapters))
+        print(f"Evaluation: {run.root / 'eval'}")
     return run
+
+
+def summarize(context, points) -> None:
+    """Print each model's point, and the hypervolume of the preference models' points normalised jointly with
+    every evaluated point (reference: the per-objective minimum)."""
+    import numpy as np
+
+    from paretohqd.pareto import front_quality, joint_bounds
+
+    names = context.objectives
+    print(f"{'model':>8} {'preference':>16} " + " ".join(f"{n:>18}" for n in names) + "  collapsed")
+    for p in points:
+        pref = "-" if p.preference is None else "/".join(f"{w:.2f}" for w in p.preference)
+        cells = " ".join(f"{m:>10.4f} ± {s:.4f}" for m, s in zip(p.mean, p.stderr, strict=True))
+        print(f"{p.label:>8} {pref:>16} {cells}  {p.collapse_rate:8.1%}")
+    models = np.array([p.mean for p in points if p.preference is not None])
+    everything = np.array([p.mean for p in points])
+    if len(models):
+        quality = front_quality(models, joint_bounds({"all": everything}))
+        print(
+            f"Hypervolume of the preference models (min-max normalised with every evaluated model, reference at the "
+            f"minimum): {quality.hypervolume:.4f}; non-dominated models: {quality.n_non_dominated}/{len(models)}"
+        )

@@ -40,6 +40,7 @@ class Task:
         shipped pool of the base model's own answers, see `paretohqd.data.embedded`).
     load_train_prompts: options -> list of training prompts (stage-2 generation; the pool's prompts for chat-offline).
     load_eval_prompts: options -> list of held-out prompts.
+    stop_markers: text that ends a generated response (e.g. the next dialogue turn of a base model).
     """
 
     name: str
@@ -50,6 +51,7 @@ class Task:
     load_pool: Callable[..., pd.DataFrame]
     load_train_prompts: Callable[..., list[str]]
     load_eval_prompts: Callable[..., list[str]]
+    stop_markers: tuple[str, ...] = ()
 
     def with_objectives(self, objectives: Sequence[str]) -> Task:
         """This task with other objectives: at least two distinct registered reward names, in order."""
@@ -79,6 +81,7 @@ TASKS: dict[str, Task] = {
             load_pool=load_hh_rlhf,
             load_train_prompts=partial(hh_rlhf_prompts, split="train", every=1),
             load_eval_prompts=hh_rlhf_prompts,
+            stop_markers=("\n\nHuman:", "\n\nAssistant:"),
         ),
         Task(
             name="reddit-summary",
@@ -89,6 +92,7 @@ TASKS: dict[str, Task] = {
             load_pool=load_summaries,
             load_train_prompts=partial(summary_prompts, split="train"),
             load_eval_prompts=summary_prompts,
+            stop_markers=("\n\n", "###"),
         ),
         # 64 new tokens: chatterbot prompts are chit-chat answered in a sentence or two, the brevity objective
         # rewards short answers anyway, and on a CPU generation time grows with the budget (tens of tokens/s).

@@ -15,17 +15,21 @@ from paretohqd.pareto.geometry import (
     reward_bounds,
 )
 from paretohqd.pareto.hypervolume import hypervolume
+from paretohqd.pareto.metrics import FrontQuality, front_quality, joint_bounds
 from paretohqd.pareto.preferences import RIC_GRID_3, check_preferences, preference_grid, simplex_lattice
 from paretohqd.pareto.selection import Selection, select_pareto_hqd, select_scalarized
 
 __all__ = [
     "RIC_GRID_3",
     "Bounds",
+    "FrontQuality",
     "Layers",
     "Selection",
     "check_preferences",
     "compromise_points",
+    "front_quality",
     "hypervolume",
+    "joint_bounds",
     "nearest_to_rays",
     "non_dominated",
     "normalize",
