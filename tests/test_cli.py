@@ -60,7 +60,8 @@ def test_score_command_scores_a_users_file_and_prints_stats(tmp_path, capsys):
     assert main([*args, "--objectives", "brevity", "positivity", "--out", str(tmp_path / "out"), "--threads", "1"]) == 0
     out = capsys.readouterr().out
     assert "Scored pool: 2 samples x 2 objectives" in out
-    assert [line.split()[0] for line in out.splitlines()[2:]] == ["brevity", "positivity"]
+    assert [line.split()[0] for line in out.splitlines()[2:4]] == ["brevity", "positivity"]
+    assert "Spearman correlation brevity vs positivity" in out and "first front" in out
     assert len(list((tmp_path / "out").glob("*/pool.parquet"))) == 1
 
 

@@ -86,7 +86,24 @@ def _score(args: argparse.Namespace) -> int:
     print(f"{'objective':>12} {'mean':>9} {'std':>9} {'min':>9} {'max':>9}")
     for name, row in pool.stats().items():
         print(f"{name:>12} {row['mean']:9.4f} {row['std']:9.4f} {row['min']:9.4f} {row['max']:9.4f}")
+    _print_conflict(pool)
     return 0
+
+
+def _print_conflict(pool) -> None:
+    """How much the objectives conflict on the pool: rank correlations and the size of the first front."""
+    import numpy as np
+
+    from paretohqd.pareto import pareto_ranks
+
+    names = list(pool.objectives)
+    corr = pool.frame[names].corr(method="spearman")
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            print(f"Spearman correlation {a} vs {b}: {corr.loc[a, b]:+.3f}")
+    ranks = pareto_ranks(pool.rewards)
+    sizes = np.bincount(ranks)
+    print(f"Pareto layers: {sizes.size}; first front: {sizes[0]} samples; first three: {sizes[:3].tolist()}")
 
 
 def build_parser() -> argparse.ArgumentParser:
