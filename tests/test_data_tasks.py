@@ -86,9 +86,12 @@ def test_reddit_summary_pools_train_comparisons_and_evaluates_on_validation_post
     assert task.load_eval_prompts(source=tmp_path / "tldr") == [summary_prompt(post) for post in posts[1:]]
 
 
-def test_chat_offline_has_no_fixed_pool_and_disjoint_train_and_eval_prompts():
+def test_chat_offline_pool_answers_training_prompts_only_and_eval_prompts_are_disjoint():
     task = get_task("chat-offline")
-    assert task.load_pool is None
     train, evaluation = task.load_train_prompts(), task.load_eval_prompts()
+    pool = task.load_pool()
+    assert set(pool["prompt"]) <= set(train)
+    assert set(pool["style"]) == {"plain", "brief", "detailed", "warm"}
+    assert (pool["response"].str.strip() != "").all()
     assert (len(train), len(evaluation)) == (600, 148) and set(train).isdisjoint(evaluation)
     assert len(task.load_eval_prompts(eval_fraction=0.5)) == 377

@@ -1,6 +1,6 @@
 import pytest
 
-from paretohqd.text import cut_at_stops, is_collapsed, is_degenerate, repeated_ngram, trim_to_sentence
+from paretohqd.text import cut_at_stops, is_collapsed, is_degenerate, is_echo, repeated_ngram, trim_to_sentence
 
 
 def test_cut_at_the_first_stop_marker():
@@ -36,3 +36,9 @@ def test_collapse_rule_short_or_repetitive():
     assert is_collapsed("I am here. I am here. I am here.")
     assert repeated_ngram("the cat sat the cat sat the cat sat")
     assert not is_collapsed("The cat sat on the mat, then the cat slept.")
+
+
+def test_echoes_of_the_prompt():
+    assert is_echo("i saw the matrix", "I saw the Matrix.")
+    assert is_echo("electricity", "electricity")
+    assert not is_echo("Islamabad is the capital of which country?", "Islamabad is the capital of Pakistan.")

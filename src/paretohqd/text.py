@@ -40,6 +40,12 @@ def is_degenerate(text: str) -> bool:
     return not _WORD.search(text) or bool(_PUNCT_RUN.search(text))
 
 
+def is_echo(prompt: str, response: str) -> bool:
+    """True when the response only repeats the prompt (same words, ignoring case and punctuation): it scores a
+    perfect relevance without answering, so it is no training data."""
+    return [w.lower() for w in _WORD.findall(prompt)] == [w.lower() for w in _WORD.findall(response)]
+
+
 def is_collapsed(text: str, min_words: int = 3) -> bool:
     """The collapse rule of the evaluation: fewer than `min_words` words, or a word 3-gram repeated 3+ times."""
     return len(_WORD.findall(text)) < min_words or repeated_ngram(text)

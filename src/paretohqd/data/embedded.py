@@ -4,7 +4,8 @@ The pool is generated once (`build_chat_pool`, `paretohqd build-pool`) and shipp
 run does not regenerate it. To span the trade-offs between the chat objectives (relevance, brevity, positivity), each
 prompt is answered in several *styles*: a system instruction plus sampling settings. Only the user prompt is kept
 as the sample's prompt: the styles shape the responses, not what a trained model is asked. Responses that hit the
-token cap are trimmed to their last complete sentence (dropped if they have none); degenerate ones are dropped.
+token cap are trimmed to their last complete sentence (dropped if they have none); degenerate ones and mere echoes
+of the prompt (a perfect relevance score without an answer) are dropped.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from paretohqd.files import write_text_atomic
-from paretohqd.text import is_degenerate, trim_to_sentence
+from paretohqd.text import is_degenerate, is_echo, trim_to_sentence
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +53,13 @@ def shipped_pool_dir() -> Path:
     return Path(str(files("paretohqd.data") / "files"))
 
 
-def clean_response(text: str, capped: bool) -> str | None:
-    """A usable training response from one generation, or None: capped ones are trimmed to a sentence end."""
+def clean_response(prompt: str, text: str, capped: bool) -> str | None:
+    """A usable training response from one generation, or None: capped ones are trimmed to a sentence end;
+    degenerate ones and mere repetitions of the prompt are dropped."""
     text = text.strip()
     if capped:
         text = trim_to_sentence(text) or ""
-    return None if is_degenerate(text) else text
+    return None if is_degenerate(text) or is_echo(prompt, text) else text
 
 
 def build_chat_pool(
@@ -87,7 +89,7 @@ def build_chat_pool(
         out = generate(lm, tokenizer, format_prompts(tokenizer, prompts, True, style.system), settings, progress)
         kept = 0
         for prompt, text, capped in zip(prompts, out.texts, out.capped, strict=True):
-            response = clean_response(text, bool(capped))
+            response = clean_response(prompt, text, bool(capped))
             if response is not None:
                 rows.append({"prompt": prompt, "response": response, "style": style.name})
                 kept += 1

@@ -137,7 +137,7 @@ def _stage2(run: Run, context: Context, pool: ScoredPool) -> None:
             rows = [
                 {"prompt": p, "response": r}
                 for p, text, capped in zip(prompts, out.texts, out.capped, strict=True)
-                if (r := clean_response(text, bool(capped))) is not None
+                if (r := clean_response(p, text, bool(capped))) is not None
             ]
             frame = pd.DataFrame(rows, columns=["prompt", "response"])
             write_parquet_atomic(frame, run.path("generations", "stage2", f"{context.label(index)}.parquet"))
