@@ -1,6 +1,14 @@
 import pytest
 
-from paretohqd.text import cut_at_stops, is_collapsed, is_degenerate, is_echo, repeated_ngram, trim_to_sentence
+from paretohqd.text import (
+    clean_generation,
+    cut_at_stops,
+    is_collapsed,
+    is_degenerate,
+    is_echo,
+    repeated_ngram,
+    trim_to_sentence,
+)
 
 
 def test_cut_at_the_first_stop_marker():
@@ -42,3 +50,12 @@ def test_echoes_of_the_prompt():
     assert is_echo("i saw the matrix", "I saw the Matrix.")
     assert is_echo("electricity", "electricity")
     assert not is_echo("Islamabad is the capital of which country?", "Islamabad is the capital of Pakistan.")
+
+
+def test_generations_are_cut_at_stops_trimmed_when_capped_and_dropped_when_unusable():
+    assert clean_generation("q", " Fine, thanks.\n\nHuman: and you", True, ("\n\nHuman:",)) == "Fine, thanks."
+    assert clean_generation("q", "It is blue. The sky is", True) == "It is blue."
+    assert clean_generation("q", "It is blue. The sky is", False) == "It is blue. The sky is"
+    assert clean_generation("q", "no sentence end", True) is None
+    assert clean_generation("hello there", "Hello there!", False) is None
+    assert clean_generation("q", "!!!!!!!", False) is None

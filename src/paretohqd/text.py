@@ -49,3 +49,16 @@ def is_echo(prompt: str, response: str) -> bool:
 def is_collapsed(text: str, min_words: int = 3) -> bool:
     """The collapse rule of the evaluation: fewer than `min_words` words, or a word 3-gram repeated 3+ times."""
     return len(_WORD.findall(text)) < min_words or repeated_ngram(text)
+
+
+def clean_generation(prompt: str, text: str, capped: bool, stops: tuple[str, ...] = ()) -> str | None:
+    """A usable training response from one generation, or None.
+
+    The text is cut at the first stop marker; if it ran into the token cap instead, it is trimmed to its last
+    complete sentence. Degenerate texts and mere echoes of the prompt are dropped.
+    """
+    text = text.strip()
+    cut = cut_at_stops(text, stops)
+    if capped and cut == text:
+        cut = trim_to_sentence(cut) or ""
+    return None if is_degenerate(cut) or is_echo(prompt, cut) else cut

@@ -287,7 +287,10 @@ def train_sft(
             init_adapter=init_adapter,
             progress=progress,
         )
-        trainer.train()
+        with warnings.catch_warnings():
+            # transformers 5.24 warns on every step that TRL reads a renamed attribute; nothing for us to act on.
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            trainer.train()
         shutil.rmtree(staging / "trainer", ignore_errors=True)
         trainer.model.save_pretrained(staging)
         if lora.full_finetune:

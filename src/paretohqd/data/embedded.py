@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from paretohqd.files import write_text_atomic
-from paretohqd.text import is_degenerate, is_echo, trim_to_sentence
+from paretohqd.text import clean_generation
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +53,6 @@ def shipped_pool_dir() -> Path:
     return Path(str(files("paretohqd.data") / "files"))
 
 
-def clean_response(prompt: str, text: str, capped: bool) -> str | None:
-    """A usable training response from one generation, or None: capped ones are trimmed to a sentence end;
-    degenerate ones and mere repetitions of the prompt are dropped."""
-    text = text.strip()
-    if capped:
-        text = trim_to_sentence(text) or ""
-    return None if is_degenerate(text) or is_echo(prompt, text) else text
-
-
 def build_chat_pool(
     prompts: list[str],
     *,
@@ -89,7 +80,7 @@ def build_chat_pool(
         out = generate(lm, tokenizer, format_prompts(tokenizer, prompts, True, style.system), settings, progress)
         kept = 0
         for prompt, text, capped in zip(prompts, out.texts, out.capped, strict=True):
-            response = clean_response(prompt, text, bool(capped))
+            response = clean_generation(prompt, text, bool(capped))
             if response is not None:
                 rows.append({"prompt": prompt, "response": response, "style": style.name})
                 kept += 1

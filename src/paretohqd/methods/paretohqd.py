@@ -115,9 +115,9 @@ def _selection(run: Run, context: Context, stage: int, index: int) -> pd.DataFra
 
 
 def _stage2(run: Run, context: Context, pool: ScoredPool) -> None:
-    from paretohqd.data.embedded import clean_response
     from paretohqd.generate import format_prompts, generate
     from paretohqd.models import load_tokenizer
+    from paretohqd.text import clean_generation
     from paretohqd.train import load_trained, train_sft
 
     config = context.config
@@ -130,14 +130,14 @@ def _stage2(run: Run, context: Context, pool: ScoredPool) -> None:
         if run.done(unit):
             continue
         with run.unit(unit) as record:
-            model = load_trained(config.model, run.root / "adapters" / "stage1" / context.label(index))
+            model = load_trained(config.model, run.root / "adapters" / "stage1" / context.label(index), merge=True)
             tokenizer = load_tokenizer(config.model)
             inputs = format_prompts(tokenizer, prompts, context.task.chat_template)
             out = generate(model, tokenizer, inputs, stage2.generation)
             rows = [
                 {"prompt": p, "response": r}
                 for p, text, capped in zip(prompts, out.texts, out.capped, strict=True)
-                if (r := clean_response(p, text, bool(capped))) is not None
+                if (r := clean_generation(p, text, bool(capped), context.task.stop_markers)) is not None
             ]
             frame = pd.DataFrame(rows, columns=["prompt", "response"])
             write_parquet_atomic(frame, run.path("generations", "stage2", f"{context.label(index)}.parquet"))
