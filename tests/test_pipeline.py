@@ -9,7 +9,7 @@ import torch
 
 from paretohqd.config import load_config
 from paretohqd.data.embedded import write_chat_pool
-from paretohqd.rewards import register_reward, registry
+from paretohqd.rewards import register_reward
 from paretohqd.rewards.base import Reward
 from paretohqd.runs import ConfigMismatch
 from paretohqd.train import load_trained
@@ -36,8 +36,7 @@ class LetterA(Reward):
 
 
 @pytest.fixture(autouse=True)
-def rewards(monkeypatch):
-    monkeypatch.setattr(registry, "_FACTORIES", dict(registry._FACTORIES))
+def rewards(own_registry):
     register_reward("test-a", LetterA)
     LetterA.calls = 0
     LetterA.fail_on_call = None

@@ -13,7 +13,6 @@ from paretohqd.rewards import (
     RewardModel,
     load_reward,
     register_reward,
-    registry,
     reward_names,
     score_all,
 )
@@ -43,12 +42,6 @@ class Flaky(Reward):
         scores = np.arange(len(prompts), dtype=float)
         scores[self.nan_rows] = np.nan
         return scores if self.shape is None else np.zeros(self.shape)
-
-
-@pytest.fixture
-def own_registry(monkeypatch):
-    """Registrations made in a test disappear after it."""
-    monkeypatch.setattr(registry, "_FACTORIES", dict(registry._FACTORIES))
 
 
 def test_all_config_names_are_known():

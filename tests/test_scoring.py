@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from paretohqd.data.scoring import load_pool, pool_key, score_pool
-from paretohqd.rewards import register_reward, registry
+from paretohqd.rewards import register_reward
 from paretohqd.rewards.base import Reward
 
 
@@ -26,9 +26,7 @@ class CountingLength(Reward):
 
 
 @pytest.fixture(autouse=True)
-def counting_reward(monkeypatch):
-    """Register the test reward in a copy of the registry, so other tests see the real one."""
-    monkeypatch.setattr(registry, "_FACTORIES", dict(registry._FACTORIES))
+def counting_reward(own_registry):
     register_reward("test-chars", CountingLength)
     CountingLength.calls = 0
     CountingLength.fail_after = None
