@@ -1,7 +1,9 @@
 """paretohqd: offline multi-objective alignment of language models with Pareto high-quality data (ParetoHqD).
 
-Subpackages: `paretohqd.pareto` (the pure-numpy Pareto core). The core is imported on use so that the command line
-starts fast.
+Modules: `pareto` (the numpy/numba Pareto core: dominance, layers, preference rays, selection, hypervolume),
+`rewards` (reward models by name), `data` (tasks, loaders, scored pools), `models`, `generate`, `train`, `config`,
+`runs`, `methods` (one module per alignment method), `evaluate`, `workflow` and `cli`. Nothing heavy is imported
+here, so the command line starts fast.
 """
 
 from importlib.metadata import PackageNotFoundError, version

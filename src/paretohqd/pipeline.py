@@ -64,8 +64,7 @@ def _check_model(name_or_path: str) -> None:
 def scored_pool(run: Run, context: Context) -> ScoredPool:
     """The task's pool scored under the run's objectives (cached inside the run folder)."""
     samples = context.task.load_pool(**context.config.data)
-    pool = score_pool(samples, context.objectives, run.root / "pools", progress=True)
-    return pool
+    return score_pool(samples, context.objectives, run.root / "pools")
 
 
 def selection_frame(pool: pd.DataFrame, indices: np.ndarray, keys: np.ndarray, objectives) -> pd.DataFrame:

@@ -10,7 +10,7 @@ adapters/stage{1,2}/pref-XX/.
 from __future__ import annotations
 
 import json
-import logging
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -20,8 +20,6 @@ from paretohqd.files import write_parquet_atomic, write_text_atomic
 from paretohqd.pareto import Bounds, select_pareto_hqd
 from paretohqd.pipeline import Context, scored_pool, selection_frame
 from paretohqd.runs import Run
-
-log = logging.getLogger(__name__)
 
 
 def representatives(context: Context) -> list[int]:
@@ -174,8 +172,7 @@ def _stage2(run: Run, context: Context, pool: ScoredPool) -> None:
 
 
 def _stage2_train(config):
-    from dataclasses import replace
-
+    """Stage 2 trains with stage 1's settings for stage2.steps more steps."""
     return replace(config.train, steps=config.stage2.steps, epochs=None)
 
 
