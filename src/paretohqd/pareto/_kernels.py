@@ -410,11 +410,23 @@ def ray_topk(z, directions, k, angle):
             if key < heap_key[p, 0]:
                 _heap_replace_root(heap_key[p], heap_idx[p], key, i)
     for p in range(n_dir):
-        by_idx = np.argsort(heap_idx[p])
-        order = by_idx[np.argsort(heap_key[p][by_idx], kind="mergesort")]
-        heap_key[p] = heap_key[p][order]
-        heap_idx[p] = heap_idx[p][order]
+        _sort_pairs(heap_key[p], heap_idx[p])
     return heap_idx, heap_key
+
+
+@njit(cache=True, nogil=True)
+def _sort_pairs(keys, idx):
+    """Sort (key, idx) pairs ascending in place; insertion sort: k is small, and it compiles fast."""
+    for i in range(1, keys.size):
+        key = keys[i]
+        j_idx = idx[i]
+        j = i - 1
+        while j >= 0 and (keys[j] > key or (keys[j] == key and idx[j] > j_idx)):
+            keys[j + 1] = keys[j]
+            idx[j + 1] = idx[j]
+            j -= 1
+        keys[j + 1] = key
+        idx[j + 1] = j_idx
 
 
 @njit(cache=True, nogil=True)
