@@ -16,3 +16,11 @@ def own_registry(monkeypatch):
     from paretohqd.rewards import registry
 
     monkeypatch.setattr(registry, "_FACTORIES", dict(registry._FACTORIES))
+
+
+@pytest.fixture
+def tiny_rewards(own_registry):
+    """The tiny run's test reward ("test-a"), registered for one test."""
+    from tiny_runs import register_tiny_rewards
+
+    register_tiny_rewards()

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from paretohqd.files import write_parquet_atomic, write_text_atomic
+from paretohqd.methods.base import Policy
 from paretohqd.pipeline import Context
 from paretohqd.runs import Run
 
@@ -37,9 +38,10 @@ def eval_prompts(context: Context) -> list[str]:
     return prompts[: context.config.eval.prompts] if context.config.eval.prompts else prompts
 
 
-def evaluate(run: Run, context: Context, adapters: dict[str, str | None]) -> list[Point]:
-    """Evaluate each model (label -> adapter folder; None = the base model); writes eval/<label>.parquet with every
-    generation and its rewards, and eval/points.json. Finished models are not evaluated again."""
+def evaluate(run: Run, context: Context, policies: dict[str, Policy]) -> list[Point]:
+    """Evaluate each policy (label -> Policy: adapter folder or None for the base model, and the prompt conditioning);
+    writes eval/<label>.parquet with every generation and its rewards (scored against the plain prompt), and
+    eval/points.json. Finished models are not evaluated again."""
     from paretohqd.generate import GenerationConfig, format_prompts, generate
     from paretohqd.models import load_model, load_tokenizer
     from paretohqd.rewards import load_reward, score_all
@@ -56,16 +58,22 @@ def evaluate(run: Run, context: Context, adapters: dict[str, str | None]) -> lis
         config.eval.seed,
     )
     rewards = None
+    loaded: tuple[str | None, object] | None = None
     preferences = {context.label(i): w.tolist() for i, w in enumerate(context.preferences)}
-    for label, adapter in adapters.items():
+    for label, policy in policies.items():
         unit = f"eval/{label}"
         if run.done(unit):
             continue
         with run.unit(unit) as record:
-            # Merged LoRA weights generate at the base model's speed (an unmerged adapter costs ~2x on a CPU).
-            model = load_model(config.model) if adapter is None else load_trained(config.model, adapter, merge=True)
+            if loaded is None or loaded[0] != policy.adapter:
+                # Merged LoRA weights generate at the base model's speed (an unmerged adapter costs ~2x on a CPU).
+                adapter = policy.adapter
+                model = load_model(config.model) if adapter is None else load_trained(config.model, adapter, merge=True)
+                loaded = (adapter, model)
+            model = loaded[1]
             tokenizer = load_tokenizer(config.model)
-            out = generate(model, tokenizer, format_prompts(tokenizer, prompts, context.task.chat_template), settings)
+            inputs = [context.task.insert_before_response(p, policy.prompt_tags) for p in prompts]
+            out = generate(model, tokenizer, format_prompts(tokenizer, inputs, context.task.chat_template), settings)
             responses = [cut_at_stops(text, context.task.stop_markers) for text in out.texts]
             rewards = rewards or [load_reward(name) for name in context.objectives]
             scores = score_all(rewards, prompts, responses)
@@ -78,9 +86,12 @@ def evaluate(run: Run, context: Context, adapters: dict[str, str | None]) -> lis
             write_parquet_atomic(frame, run.path("eval", f"{label}.parquet"))
             record.update(
                 asdict(_point(label, preferences.get(label), frame, context.objectives)),
+                adapter=policy.adapter,
+                prompt_tags=policy.prompt_tags,
+                generations=len(prompts),
                 tokens_per_second=out.tokens_per_second,
             )
-    points = [_point(label, preferences.get(label), load_eval(run, label), context.objectives) for label in adapters]
+    points = [_point(label, preferences.get(label), load_eval(run, label), context.objectives) for label in policies]
     write_text_atomic(run.path("eval", POINTS_FILE), json.dumps([asdict(p) for p in points], indent=1))
     return points
 

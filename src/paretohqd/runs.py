@@ -48,6 +48,16 @@ class Run:
             write_text_atomic(self.root / "digest", config.digest() + "\n")
         self.manifest = self._load_manifest()
 
+    @classmethod
+    def open(cls, root: str | Path) -> Run:
+        """An existing run folder with the configuration it was made with."""
+        from paretohqd.config import load_config
+
+        root = Path(root)
+        if not (root / "config.yaml").is_file():
+            raise FileNotFoundError(f"{root} is not a run folder (it has no config.yaml)")
+        return cls(root, load_config(root / "config.yaml"))
+
     def _digest(self) -> str | None:
         path = self.root / "digest"
         return path.read_text().strip() if path.is_file() else None
@@ -89,10 +99,42 @@ class Run:
         record: dict = {}
         wall, cpu = time.perf_counter(), time.process_time()
         yield record
-        timing = {"wall_seconds": time.perf_counter() - wall, "cpu_seconds": time.process_time() - cpu}
+        elapsed = time.perf_counter() - wall
+        timing = {
+            "wall_seconds": elapsed,
+            "cpu_seconds": time.process_time() - cpu,
+            "gpu_seconds": elapsed * _gpus_in_use(),
+        }
         self.manifest["units"][name] = {**timing, "finished": datetime.now(UTC).isoformat(timespec="seconds")}
         write_text_atomic(self.root / "manifest.json", json.dumps(self.manifest, indent=1))
         write_text_atomic(self.path("units", f"{name}.json"), json.dumps({**record, **timing}, indent=1, default=str))
+
+    def compute(self) -> dict:
+        """Budget accounting from the unit markers: per stage (a unit's name up to its first "/": pool, select-1,
+        train-1, generate-2, eval, ...) and in total, the units, wall/CPU/GPU seconds, training steps, samples
+        seen in training and responses generated. "training" sums every stage but evaluation, so that methods
+        are compared on what it cost to build their models."""
+        keys = ("wall_seconds", "cpu_seconds", "gpu_seconds", "steps", "samples_seen", "generations")
+        stages: dict[str, dict] = {}
+        for marker in sorted((self.root / "units").rglob("*.json")):
+            name = marker.relative_to(self.root / "units").with_suffix("").as_posix()
+            record = json.loads(marker.read_text())
+            row = stages.setdefault(name.split("/")[0], {"units": 0, **dict.fromkeys(keys, 0)})
+            row["units"] += 1
+            for key in keys:
+                value = record.get(key, record.get("generated") if key == "generations" else None)
+                row[key] += value or 0
+        total = {key: sum(row[key] for row in stages.values()) for key in ("units", *keys)}
+        training = {key: sum(row[key] for stage, row in stages.items() if stage != "eval") for key in ("units", *keys)}
+        return {"stages": stages, "training": training, "total": total}
+
+
+def _gpus_in_use() -> int:
+    """GPUs this process can use (0 without CUDA or when torch was never imported): GPU seconds = wall x this."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    return torch.cuda.device_count() if torch is not None and torch.cuda.is_available() else 0
 
 
 def _version(package: str) -> str | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from paretohqd.config import RunConfig
 from paretohqd.evaluate import evaluate
-from paretohqd.methods import METHODS
+from paretohqd.methods import METHODS, Policy
 from paretohqd.pipeline import prepare
 from paretohqd.runs import Run
 
@@ -28,11 +28,12 @@ def run_pipeline(config: RunConfig, *, out: str | os.PathLike = "runs", force: b
     method.fit(run, context)
     print(f"Run folder: {run.root}")
     print(f"Selections: {run.root / 'selections'}")
-    adapters = method.final_adapters(run, context)
-    for weights, (label, path) in zip(context.preferences, adapters.items(), strict=True):
-        print(f"  {label} w={weights.round(3).tolist()}: {path}")
+    policies = method.policies(run, context)
+    for weights, (label, policy) in zip(context.preferences, policies.items(), strict=True):
+        tags = f" (prompt tags: {policy.prompt_tags})" if policy.prompt_tags else ""
+        print(f"  {label} w={weights.round(3).tolist()}: {policy.adapter or 'base model'}{tags}")
     if config.eval.enabled:
-        summarize(context, evaluate(run, context, ({"base": None} if config.eval.base else {}) | adapters))
+        summarize(context, evaluate(run, context, ({"base": Policy(None)} if config.eval.base else {}) | policies))
         print(f"Evaluation: {run.root / 'eval'}")
     return run
 

@@ -41,6 +41,8 @@ class Task:
     load_train_prompts: options -> list of training prompts (stage-2 generation; the pool's prompts for chat-offline).
     load_eval_prompts: options -> list of held-out prompts.
     stop_markers: text that ends a generated response (e.g. the next dialogue turn of a base model).
+    response_marker: for plain-text prompts, the exact text each prompt ends with before the response
+        ("\\n\\nAssistant:"); `insert_before_response` puts conditioning text (RiC's reward tags) in front of it.
     """
 
     name: str
@@ -52,6 +54,28 @@ class Task:
     load_train_prompts: Callable[..., list[str]]
     load_eval_prompts: Callable[..., list[str]]
     stop_markers: tuple[str, ...] = ()
+    response_marker: str | None = None
+
+    def insert_before_response(self, prompt: str, text: str) -> str:
+        """`prompt` with `text` right before the response: appended to the user's message for chat-template tasks,
+        placed in front of the exact response marker otherwise (whitespace around the marker is kept as is).
+
+        >>> get_task("helpful-assistant").insert_before_response("\\n\\nHuman: Hi\\n\\nAssistant:", "<rm1_score> 0.5")
+        '\\n\\nHuman: Hi <rm1_score> 0.5\\n\\nAssistant:'
+        """
+        if not text:
+            return prompt
+        if self.chat_template:
+            return f"{prompt} {text}"
+        marker = (self.response_marker or "").strip()
+        body = prompt.rstrip()
+        if not marker or not body.endswith(marker):
+            raise ValueError(
+                f"task {self.name!r}: the prompt does not end with the response marker {marker!r}: {prompt[-60:]!r}"
+            )
+        head = body[: len(body) - len(marker)]
+        gap = head[len(head.rstrip()) :]
+        return f"{head.rstrip()} {text}{gap or ' '}{marker}{prompt[len(body) :]}"
 
     def with_objectives(self, objectives: Sequence[str]) -> Task:
         """This task with other objectives: at least two distinct registered reward names, in order."""
@@ -82,6 +106,7 @@ TASKS: dict[str, Task] = {
             load_train_prompts=partial(hh_rlhf_prompts, split="train", every=1),
             load_eval_prompts=hh_rlhf_prompts,
             stop_markers=("\n\nHuman:", "\n\nAssistant:"),
+            response_marker="\n\nAssistant:",
         ),
         Task(
             name="reddit-summary",
@@ -93,6 +118,7 @@ TASKS: dict[str, Task] = {
             load_train_prompts=partial(summary_prompts, split="train"),
             load_eval_prompts=summary_prompts,
             stop_markers=("\n\n", "###"),
+            response_marker="### Response:",
         ),
         # 64 new tokens: chatterbot prompts are chit-chat answered in a sentence or two, the brevity objective
         # rewards short answers anyway, and on a CPU generation time grows with the budget (tens of tokens/s).

@@ -17,6 +17,7 @@ import pandas as pd
 
 from paretohqd.data.scoring import ScoredPool, load_pool, score_pool
 from paretohqd.files import write_parquet_atomic, write_text_atomic
+from paretohqd.methods.base import Policy
 from paretohqd.pareto import Bounds, select_pareto_hqd
 from paretohqd.pipeline import Context, scored_pool, selection_frame
 from paretohqd.runs import Run
@@ -181,8 +182,8 @@ def _prompt_options(context: Context) -> dict:
     return {k: v for k, v in context.config.data.items() if k == "source"}
 
 
-def final_adapters(run: Run, context: Context) -> dict[str, str]:
-    """Per preference label, the folder of its final adapter (stage 2 when enabled)."""
-    stage = "stage2" if context.config.stage2.enabled else "stage1"
+def policies(run: Run, context: Context, stage: int | None = None) -> dict[str, Policy]:
+    """Per preference label, its final adapter (stage 2 when enabled; `stage` picks one explicitly)."""
+    stage = stage or (2 if context.config.stage2.enabled else 1)
     labels = [context.label(i) for i in range(len(context.preferences))]
-    return {label: str(run.root / "adapters" / stage / label) for label in labels}
+    return {label: Policy(str(run.root / "adapters" / f"stage{stage}" / label)) for label in labels}
