@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo test test-fast lint browser bench clean
 
 setup: $(STAMP)
 
@@ -23,7 +23,15 @@ lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-test: lint
+# The report's browser test (tests/test_browser.py) needs Chromium: installed with apt-get when we can (root with
+# apt-get); otherwise a one-line notice, and that test skips with its reason.
+browser:
+	@if command -v chromium >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else echo "chromium is missing and cannot be installed here (needs apt-get as root): the browser test will skip"; fi
+
+test: lint browser
 	$(BIN)/python -m pytest
 
 test-fast: lint

@@ -1,7 +1,6 @@
 import pytest
 
-from paretohqd.cli import shipped_configs
-from paretohqd.config import RunConfig, dump_config, load_config
+from paretohqd.config import RunConfig, dump_config, load_config, shipped_configs
 
 
 def test_defaults_need_no_file():
@@ -39,7 +38,7 @@ def test_digest_changes_with_any_value():
         (["selection.k=three"], r"config.selection.k must be int; got 'three'"),
         (["train.steps=true"], r"config.train.steps must be int; got True"),
         (["preferences=[[1, 0], 3]"], r"config.preferences\[1\] must be a list; got 3"),
-        (["method=ric"], r"config.method: unknown method 'ric'"),
+        (["method=rics"], r"config.method: unknown method 'rics'"),
         (["selection=5"], r"config.selection must be a mapping; got 5"),
         (["k"], r"override 'k' must look like section.key=value"),
     ],
@@ -58,3 +57,27 @@ def test_missing_config_file(tmp_path):
 def test_shipped_configs_load(name):
     config = load_config(shipped_configs()[name])
     assert config.name.replace("-", "_") == name
+
+
+def test_a_config_extends_another_and_overrides_section_by_section(tmp_path):
+    (tmp_path / "base.yaml").write_text("name: base\nselection:\n  k: 12\n  pool_factor: 2.0\ntrain:\n  steps: 9\n")
+    (tmp_path / "child.yaml").write_text("extends: base.yaml\nname: child\nselection:\n  k: 5\n")
+    config = load_config(tmp_path / "child.yaml")
+    assert (config.name, config.selection.k, config.selection.pool_factor, config.train.steps) == ("child", 5, 2.0, 9)
+    shipped = tmp_path / "ric.yaml"
+    shipped.write_text("extends: demo\nmethod: ric\n")
+    assert load_config(shipped).preferences == load_config("demo").preferences
+
+
+def test_extends_errors_name_the_file(tmp_path):
+    (tmp_path / "a.yaml").write_text("extends: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("extends: a.yaml\n")
+    with pytest.raises(ValueError, match="loops back"):
+        load_config(tmp_path / "a.yaml")
+    (tmp_path / "c.yaml").write_text("extends: nowhere.yaml\n")
+    with pytest.raises(FileNotFoundError, match="no config file nowhere.yaml"):
+        load_config(tmp_path / "c.yaml")
+
+
+def test_a_float_written_without_a_dot_is_read_as_a_number():
+    assert load_config(None, ["ric.online_lr=2e-5"]).ric.online_lr == 2e-5

@@ -6,8 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from paretohqd.cli import shipped_configs
-from paretohqd.config import load_config
+from paretohqd.config import load_config, shipped_configs
 from paretohqd.data.embedded import load_chat_pool, write_chat_pool
 from paretohqd.train import load_trained
 from paretohqd.workflow import run_pipeline

@@ -8,28 +8,14 @@ import sys
 import warnings
 
 from paretohqd import __version__
-
-
-def shipped_configs() -> dict[str, str]:
-    """Config files shipped with the package, by name (demo, chat_offline_full, ...)."""
-    from importlib.resources import files
-
-    folder = files("paretohqd") / "configs"
-    return {entry.name.removesuffix(".yaml"): str(entry) for entry in folder.iterdir() if entry.name.endswith(".yaml")}
-
-
-def _config_path(name_or_path: str) -> str:
-    shipped = shipped_configs()
-    if not os.path.exists(name_or_path) and name_or_path in shipped:
-        return shipped[name_or_path]
-    return name_or_path
+from paretohqd.config import shipped_configs
 
 
 def _run(args: argparse.Namespace) -> int:
     from paretohqd.config import load_config
     from paretohqd.workflow import run_pipeline
 
-    config = load_config(_config_path(args.config), args.set or [])
+    config = load_config(args.config, args.set or [])
     run_pipeline(config, out=args.out, force=args.force, stop_after=getattr(args, "stop_after", None))
     return 0
 
@@ -39,11 +25,18 @@ def _demo(args: argparse.Namespace) -> int:
     return _run(args)
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from paretohqd.workflow import evaluate_run
+
+    evaluate_run(args.run)
+    return 0
+
+
 def _select(args: argparse.Namespace) -> int:
     from paretohqd.config import load_config
     from paretohqd.workflow import run_pipeline
 
-    config = load_config(_config_path(args.config), args.set or [])
+    config = load_config(args.config, args.set or [])
     run_pipeline(config, out=args.out, force=args.force, stop_after="select-1")
     return 0
 
@@ -107,6 +100,29 @@ def _print_conflict(pool) -> None:
     print(f"Pareto layers: {sizes.size}; first front: {sizes[0]} samples; first three: {sizes[:3].tolist()}")
 
 
+def _report(args: argparse.Namespace) -> int:
+    from paretohqd.report import compare_runs, load_runs, write_report
+
+    comparison = compare_runs(load_runs(args.runs), args.reference)
+    files = write_report(comparison, args.out, pool_preference=args.pool_preference)
+    print(f"Report: {files.html}")
+    written = (files.markdown, files.metrics, files.front, files.pool)
+    print(f"Also in {files.folder}: {', '.join(path.name for path in written if path)}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from paretohqd.report import compare_runs, format_comparison, load_runs, write_report
+
+    if len(args.runs) < 2:
+        raise SystemExit("paretohqd compare: give at least two runs (for one run: paretohqd report RUN)")
+    comparison = compare_runs(load_runs(args.runs), args.reference)
+    print(format_comparison(comparison))
+    if args.out is not None:
+        print(f"Report: {write_report(comparison, args.out).html}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="paretohqd",
@@ -148,6 +164,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(demo, config=False)
     demo.set_defaults(handler=_demo)
 
+    evaluate = commands.add_parser(
+        "eval",
+        help="evaluate a trained run's preference models on held-out prompts",
+        description="Generate one response per held-out prompt with every preference model of RUN (and the base "
+        "model), score them with the task's rewards and write RUN/eval/<label>.parquet and RUN/eval/points.json. "
+        "Finished models are not evaluated again; `paretohqd run` does this as its last step.",
+    )
+    evaluate.add_argument("run", help="a run folder (OUT/<name> of `paretohqd run`)")
+    evaluate.set_defaults(handler=_eval)
+
     select = commands.add_parser(
         "select",
         help="selection only: per-preference training sets for any trainer",
@@ -188,6 +214,44 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--chunk-size", type=int, default=512, help="samples per resumable chunk")
     score.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: all cores)")
     score.set_defaults(handler=_score)
+
+    def add_report_options(command):
+        command.add_argument(
+            "--reference",
+            nargs="+",
+            type=float,
+            metavar="R",
+            help="raw-space reference point of the raw hypervolume, one value per objective "
+            "(default: the per-objective minimum over every compared point); give it after the RUN folders",
+        )
+
+    report = commands.add_parser(
+        "report",
+        help="front plots, metrics and a markdown + HTML report of evaluated runs",
+        description="Read the saved evaluation of one or more runs (nothing is generated again) and write "
+        "report.md, a self-contained report.html, metrics.json, front.png and pool.png (the first run's scored pool).",
+    )
+    report.add_argument("runs", nargs="+", metavar="RUN", help="run folders (one method per run)")
+    report.add_argument("--out", help="output folder (default for a single run: RUN/report)")
+    report.add_argument(
+        "--pool-preference",
+        metavar="LABEL",
+        help="highlight this preference's stage-1 selection in the pool plot, e.g. pref-02",
+    )
+    add_report_options(report)
+    report.set_defaults(handler=_report)
+
+    compare = commands.add_parser(
+        "compare",
+        help="compare evaluated runs: HV, raw HV, non-dominated models, collapse, training time",
+        description="Print one row per run (method, normalised and raw hypervolume, non-dominated preference "
+        "models, collapse rate, training wall/CPU seconds) and the normalisation and reference point used; "
+        "with --out, also write the full report there.",
+    )
+    compare.add_argument("runs", nargs="+", metavar="RUN", help="two or more run folders of the same task")
+    compare.add_argument("--out", help="also write the report (markdown, HTML, metrics.json, plots) into this folder")
+    add_report_options(compare)
+    compare.set_defaults(handler=_compare)
     return parser
 
 
@@ -199,7 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except (ValueError, FileNotFoundError) as exc:
+        # Bad input (a config, a run folder, an argument): one line that says what, not a traceback.
+        print(f"paretohqd {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import yaml
 
+from paretohqd.checks import check_positive_int
 from paretohqd.generate import GenerationConfig
 from paretohqd.models import EMBEDDED_MODEL, ModelConfig
 from paretohqd.train import LoraSettings, TrainSettings
 
-METHODS = ("paretohqd",)
+# Method names (modules in paretohqd.methods); kept here as names so that configs load without importing training.
+METHODS = ("paretohqd", "ric", "soups", "scalarized", "full_sft", "stage1_only")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,57 @@ class Stage2Config:
     generation: GenerationConfig = GenerationConfig(max_new_tokens=64, temperature=0.7, top_p=0.9, batch_size=32)
 
 
+# How RiC turns a preference into desired rewards (see paretohqd.methods.ric.desired_rewards).
+RIC_RULES = ("l2", "linf")
+
+
+@dataclass(frozen=True)
+class RicConfig:
+    """Rewards-in-Context (`method: ric`, DESIGN.md §3): one adapter fine-tuned on the whole pool with each sample's
+    normalised rewards written into its prompt, then `online_rounds` rounds of generating, relabelling and
+    continued fine-tuning; the optimisation settings not named here come from `train`.
+
+    epochs: offline passes over the whole pool (RiC trains on all of it); steps: exactly this many offline steps
+    instead. online_prompts: training prompts answered per round (drawn with replacement, each with fresh desired
+    rewards). online_quantile: generated and original samples are kept when they reach this quantile of some
+    objective. online_original: kept original samples mixed into each round (None: as many as the kept generated
+    ones). online_lr, online_steps: each round's continued SFT, at a constant learning rate as in RiC, for
+    online_steps steps (None: one epoch over the round's data). rule: how a preference becomes desired rewards at
+    inference, "l2" (RiC's default) or "linf". generation: sampling in the online rounds.
+    """
+
+    epochs: float = 1.0
+    steps: int | None = None
+    online_rounds: int = 2
+    online_prompts: int = 200
+    online_quantile: float = 0.7
+    online_original: int | None = None
+    online_lr: float = 1e-5
+    online_steps: int | None = None
+    rule: str = "l2"
+    generation: GenerationConfig = GenerationConfig(max_new_tokens=64, temperature=0.7, top_p=0.9, batch_size=32)
+
+    def __post_init__(self):
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int | float) or not self.epochs > 0:
+            raise ValueError(f"epochs must be a positive number; got {self.epochs!r}")
+        for name in ("steps", "online_steps"):
+            if getattr(self, name) is not None:
+                check_positive_int(getattr(self, name), name)
+        check_positive_int(self.online_prompts, "online_prompts")
+        rounds, original = self.online_rounds, self.online_original
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
+            raise ValueError(f"online_rounds must be a non-negative integer; got {rounds!r}")
+        if original is not None and (isinstance(original, bool) or not isinstance(original, int) or original < 0):
+            raise ValueError(f"online_original must be a non-negative integer or null; got {original!r}")
+        quantile = self.online_quantile
+        if isinstance(quantile, bool) or not isinstance(quantile, int | float) or not 0 < quantile < 1:
+            raise ValueError(f"online_quantile must be in (0, 1); got {quantile!r}")
+        if isinstance(self.online_lr, bool) or not isinstance(self.online_lr, int | float) or not self.online_lr > 0:
+            raise ValueError(f"online_lr must be a positive number; got {self.online_lr!r}")
+        if self.rule not in RIC_RULES:
+            raise ValueError(f"rule must be one of {', '.join(map(repr, RIC_RULES))}; got {self.rule!r}")
+
+
 @dataclass(frozen=True)
 class EvalConfig:
     """Held-out evaluation: `prompts` eval prompts (None: all the task has), sampled with the same seed for every
@@ -67,6 +120,36 @@ class EvalConfig:
     top_p: float = 0.9
     batch_size: int = 32
     seed: int = 1234
+
+
+@dataclass(frozen=True)
+class SoupsConfig:
+    """Rewarded Soups (`method: soups`): one model per objective, fine-tuned on that objective's top-k samples of
+    the pool (k None: selection.k) for `steps` steps (None: what one ParetoHqD preference model trains in both
+    stages, train.steps + stage2.steps); a preference's model interpolates their LoRA weights."""
+
+    k: int | None = None
+    steps: int | None = None
+
+    def __post_init__(self):
+        for name in ("k", "steps"):
+            if getattr(self, name) is not None:
+                check_positive_int(getattr(self, name), name)
+
+
+@dataclass(frozen=True)
+class FullSftConfig:
+    """Full-pool SFT ablation (`method: full_sft`): one model fine-tuned on every sample of the pool for `epochs`
+    passes (RiC's offline data budget), or exactly `steps` steps when set."""
+
+    epochs: float = 1.0
+    steps: int | None = None
+
+    def __post_init__(self):
+        if self.steps is not None:
+            check_positive_int(self.steps, "steps")
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int | float) or not self.epochs > 0:
+            raise ValueError(f"epochs must be a positive number; got {self.epochs!r}")
 
 
 @dataclass(frozen=True)
@@ -89,7 +172,10 @@ class RunConfig:
     train: TrainSettings = TrainSettings()
     selection: SelectionConfig = SelectionConfig()
     stage2: Stage2Config = Stage2Config()
+    ric: RicConfig = RicConfig()
     eval: EvalConfig = EvalConfig()
+    soups: SoupsConfig = SoupsConfig()
+    full_sft: FullSftConfig = FullSftConfig()
 
     def to_dict(self) -> dict:
         return _plain(dataclasses.asdict(self))
@@ -99,16 +185,57 @@ class RunConfig:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
 
 
+def shipped_configs() -> dict[str, str]:
+    """Config files shipped with the package, by name (demo, chat_offline_full, ...)."""
+    from importlib.resources import files
+
+    folder = files("paretohqd") / "configs"
+    return {entry.name.removesuffix(".yaml"): str(entry) for entry in folder.iterdir() if entry.name.endswith(".yaml")}
+
+
+def config_path(name_or_path: str | Path) -> Path:
+    """A config file: the path itself when it exists, else the shipped config of that name."""
+    shipped = shipped_configs()
+    if not Path(name_or_path).exists() and str(name_or_path) in shipped:
+        return Path(shipped[str(name_or_path)])
+    return Path(name_or_path)
+
+
+def read_config(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
+    """The raw mapping of a YAML config file. A file may start from another one with `extends: NAME_OR_PATH` (a
+    shipped config's name, or a path relative to the file): its keys are merged over the other file's, section by
+    section, so that a method's config says only what differs from the run it is compared with."""
+    path = config_path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no config file {path}")
+    raw = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: a config must be a mapping of keys to values; got {type(raw).__name__}")
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    if not isinstance(parent, str):
+        raise ValueError(f"{path}: extends must be a config name or path; got {parent!r}")
+    local = path.parent / parent
+    base = local if local.is_file() else config_path(parent)
+    if base.resolve() in _seen or base.resolve() == path.resolve():
+        raise ValueError(f"{path}: extends {parent!r} loops back to a config that extends it")
+    return _merge(read_config(base, (*_seen, path.resolve())), raw)
+
+
+def _merge(base: dict, update: dict) -> dict:
+    """`update` over `base`, recursively for mappings; any other value replaces the base's."""
+    merged = dict(base)
+    for key, value in update.items():
+        both = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = _merge(merged[key], value) if both else value
+    return merged
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> RunConfig:
-    """The RunConfig of a YAML file (or the defaults), with `section.key=value` overrides (values parsed as YAML)."""
-    raw: dict = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no config file {path}")
-        raw = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(raw, dict):
-            raise ValueError(f"{path}: a config must be a mapping of keys to values; got {type(raw).__name__}")
+    """The RunConfig of a YAML file or shipped config name (or the defaults), with `section.key=value` overrides
+    (values parsed as YAML)."""
+    raw: dict = {} if path is None else read_config(path)
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -178,6 +305,12 @@ def _convert(hint, value, where: str):
         return dict(value)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if hint is float and isinstance(value, str):
+        # YAML 1.1 reads 2e-5 (no dot) as a string; accept what Python reads as a number.
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if hint in (int, float, str, bool):
         if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
             raise ValueError(f"{where} must be {hint.__name__}; got {value!r}")

@@ -13,7 +13,7 @@ import pandas as pd
 
 from paretohqd.files import write_parquet_atomic, write_text_atomic
 from paretohqd.methods.base import Policy
-from paretohqd.pipeline import Context
+from paretohqd.pipeline import Context, prompt_options
 from paretohqd.runs import Run
 
 POINTS_FILE = "points.json"
@@ -33,8 +33,7 @@ class Point:
 
 def eval_prompts(context: Context) -> list[str]:
     """The run's held-out prompts: the task's eval prompts, the first `eval.prompts` of them."""
-    options = {k: v for k, v in context.config.data.items() if k == "source"}
-    prompts = context.task.load_eval_prompts(**options)
+    prompts = context.task.load_eval_prompts(**prompt_options(context))
     return prompts[: context.config.eval.prompts] if context.config.eval.prompts else prompts
 
 

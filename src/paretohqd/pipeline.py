@@ -61,6 +61,11 @@ def _check_model(name_or_path: str) -> None:
         raise FileNotFoundError(f"config.model.name_or_path: no model folder {name_or_path}")
 
 
+def prompt_options(context: Context) -> dict:
+    """The run's data options that prompt loaders take too (the data source)."""
+    return {k: v for k, v in context.config.data.items() if k == "source"}
+
+
 def scored_pool(run: Run, context: Context) -> ScoredPool:
     """The task's pool scored under the run's objectives (cached inside the run folder)."""
     samples = context.task.load_pool(**context.config.data)

@@ -31,11 +31,13 @@ class ConfigMismatch(ValueError):
 class Run:
     """A run folder bound to one configuration."""
 
-    def __init__(self, root: str | Path, config: RunConfig, *, force: bool = False):
+    def __init__(self, root: str | Path, config: RunConfig, *, force: bool = False, saved: bool = False):
+        """saved: `config` was read from this folder's config.yaml (see `open`): no digest check, since a config
+        field added to paretohqd since the run was made changes the digest but not what the run did."""
         self.root = Path(root)
         self.config = config
-        saved = self.root / "config.yaml"
-        if saved.is_file() and self._digest() != config.digest():
+        saved_config = self.root / "config.yaml"
+        if saved_config.is_file() and not saved and self._digest() != config.digest():
             if not force:
                 raise ConfigMismatch(
                     f"{self.root} holds a run with a different configuration (digest {self._digest()} vs "
@@ -43,8 +45,8 @@ class Run:
                 )
             shutil.rmtree(self.root)
         (self.root / "units").mkdir(parents=True, exist_ok=True)
-        if not saved.is_file():
-            write_text_atomic(saved, dump_config(config))
+        if not saved_config.is_file():
+            write_text_atomic(saved_config, dump_config(config))
             write_text_atomic(self.root / "digest", config.digest() + "\n")
         self.manifest = self._load_manifest()
 
@@ -56,7 +58,7 @@ class Run:
         root = Path(root)
         if not (root / "config.yaml").is_file():
             raise FileNotFoundError(f"{root} is not a run folder (it has no config.yaml)")
-        return cls(root, load_config(root / "config.yaml"))
+        return cls(root, load_config(root / "config.yaml"), saved=True)
 
     def _digest(self) -> str | None:
         path = self.root / "digest"
@@ -122,8 +124,7 @@ class Run:
             row = stages.setdefault(name.split("/")[0], {"units": 0, **dict.fromkeys(keys, 0)})
             row["units"] += 1
             for key in keys:
-                value = record.get(key, record.get("generated") if key == "generations" else None)
-                row[key] += value or 0
+                row[key] += record.get(key) or 0
         total = {key: sum(row[key] for row in stages.values()) for key in ("units", *keys)}
         training = {key: sum(row[key] for stage, row in stages.items() if stage != "eval") for key in ("units", *keys)}
         return {"stages": stages, "training": training, "total": total}

@@ -209,6 +209,7 @@ def build_trainer(
     A new LoRA adapter (lora), full weights (lora.full_finetune), or the existing adapter folder `init_adapter`
     trained further (its own LoRA shape wins over `lora`'s). output_dir: TRL's scratch folder (nothing is saved).
     """
+    from transformers import set_seed
     from transformers.trainer_callback import PrinterCallback
     from trl import SFTTrainer
 
@@ -224,6 +225,9 @@ def build_trainer(
             raise FileNotFoundError(
                 f"init_adapter {str(init_adapter)!r} is not an adapter folder (no adapter_config.json)"
             )
+    # Seed before the adapter is created: its random init must not depend on what ran earlier in the process, so a
+    # resumed run trains the same adapters, and models trained with one seed share their init (Rewarded Soups).
+    set_seed(train.seed)
     args = _sft_config(Path(output_dir), train, resolve_device(model.device), progress)
     tokenizer = load_tokenizer(model, padding_side="right")
     dataset = tokenize_samples(tokenizer, format_prompts(tokenizer, prompts, chat=chat), responses, train.max_length)

@@ -22,6 +22,8 @@ def run_pipeline(config: RunConfig, *, out: str | os.PathLike = "runs", force: b
     run = Run(Path(out) / config.name, config, force=force)
     method = METHODS[config.method]
     if stop_after == "select-1":
+        if not hasattr(method, "select"):
+            raise ValueError(f"method {config.method!r} has no per-preference selection to stop after")
         method.select(run, context)
         print(f"Selections: {run.root / 'selections' / 'stage1'} ({len(context.preferences)} preferences)")
         return run
@@ -35,6 +37,27 @@ def run_pipeline(config: RunConfig, *, out: str | os.PathLike = "runs", force: b
     if config.eval.enabled:
         summarize(context, evaluate(run, context, ({"base": Policy(None)} if config.eval.base else {}) | policies))
         print(f"Evaluation: {run.root / 'eval'}")
+    return run
+
+
+def evaluate_run(root: str | os.PathLike) -> Run:
+    """Evaluate (or finish evaluating) the preference models of a trained run, and the base model when the config
+    asks for it; finished models are kept. The same for every method: it asks the method for its policies."""
+    import torch
+
+    run = Run.open(root)
+    context = prepare(run.config)
+    torch.set_num_threads(run.config.threads or os.cpu_count() or 1)
+    policies = METHODS[run.config.method].policies(run, context)
+    missing = [p.adapter for p in policies.values() if p.adapter is not None and not Path(p.adapter).is_dir()]
+    if missing:
+        raise FileNotFoundError(
+            f"{run.root} has not finished training ({len(missing)} model(s) missing, e.g. {missing[0]}); "
+            f"finish it with `paretohqd run` first"
+        )
+    base = {"base": Policy(None)} if run.config.eval.base else {}
+    summarize(context, evaluate(run, context, base | policies))
+    print(f"Evaluation: {run.root / 'eval'}")
     return run
 
 

@@ -2,9 +2,16 @@
 method needs, and `policies(run, context)` says which model (and which prompt conditioning) serves each preference,
 as {label: Policy}. Evaluation, reports and benchmarks only use this interface."""
 
-from paretohqd.methods import paretohqd
+from paretohqd.methods import full_sft, paretohqd, ric, scalarized, soups, stage1_only
 from paretohqd.methods.base import Policy
 
-METHODS = {"paretohqd": paretohqd}
+METHODS = {
+    "paretohqd": paretohqd,
+    "ric": ric,
+    "scalarized": scalarized,
+    "stage1_only": stage1_only,
+    "full_sft": full_sft,
+    "soups": soups,
+}
 
 __all__ = ["METHODS", "Policy"]

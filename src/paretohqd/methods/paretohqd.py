@@ -10,6 +10,7 @@ adapters/stage{1,2}/pref-XX/.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -18,9 +19,12 @@ import pandas as pd
 from paretohqd.data.scoring import ScoredPool, load_pool, score_pool
 from paretohqd.files import write_parquet_atomic, write_text_atomic
 from paretohqd.methods.base import Policy
-from paretohqd.pareto import Bounds, select_pareto_hqd
-from paretohqd.pipeline import Context, scored_pool, selection_frame
+from paretohqd.pareto import Bounds, Selection, select_pareto_hqd
+from paretohqd.pipeline import Context, prompt_options, scored_pool, selection_frame
 from paretohqd.runs import Run
+
+# (rewards (N, M), preferences (K, M), k, bounds or None) -> Selection: how a stage picks each preference's samples.
+Selector = Callable[[np.ndarray, np.ndarray, int, Bounds | None], Selection]
 
 
 def representatives(context: Context) -> list[int]:
@@ -34,21 +38,38 @@ def representatives(context: Context) -> list[int]:
     return list(dict.fromkeys(nearest))
 
 
-def select_stage(
-    run: Run, context: Context, pool: ScoredPool, stage: int, k: int, bounds: Bounds | None = None
-) -> dict:
-    """Select k samples per preference from `pool`, write them as JSONL per preference, return the unit record."""
+def pareto_hqd_selector(context: Context) -> Selector:
+    """The ParetoHqD selection with the run's settings: top layers, then the k nearest to each preference ray."""
     sel = context.config.selection
-    selection = select_pareto_hqd(
-        pool.rewards,
-        context.preferences,
-        k,
-        pool_factor=sel.pool_factor,
-        layers=sel.layers,
-        metric=sel.metric,
-        bounds=bounds,
-        quantiles=sel.quantiles,
-    )
+
+    def choose(rewards: np.ndarray, preferences: np.ndarray, k: int, bounds: Bounds | None) -> Selection:
+        return select_pareto_hqd(
+            rewards,
+            preferences,
+            k,
+            pool_factor=sel.pool_factor,
+            layers=sel.layers,
+            metric=sel.metric,
+            bounds=bounds,
+            quantiles=sel.quantiles,
+        )
+
+    return choose
+
+
+def select_stage(
+    run: Run,
+    context: Context,
+    pool: ScoredPool,
+    stage: int,
+    k: int,
+    bounds: Bounds | None = None,
+    selector: Selector | None = None,
+) -> dict:
+    """Select k samples per preference from `pool` (ParetoHqD's selection unless another `selector` is given),
+    write them as JSONL per preference, return the unit record."""
+    choose = selector or pareto_hqd_selector(context)
+    selection = choose(pool.rewards, context.preferences, k, bounds)
     means = []
     for index in range(len(context.preferences)):
         frame = selection_frame(pool.frame, selection.indices[index], selection.keys[index], context.objectives)
@@ -66,29 +87,35 @@ def select_stage(
     }
 
 
-def select(run: Run, context: Context) -> ScoredPool:
+def score(run: Run, context: Context) -> ScoredPool:
+    """The run's scored pool (unit pool); every method starts here."""
+    if not run.done("pool"):
+        with run.unit("pool") as record:
+            pool = scored_pool(run, context)
+            record.update(path=str(pool.path.relative_to(run.root)), samples=len(pool.frame), stats=pool.stats())
+    return load_pool(run.root / run.result("pool")["path"])
+
+
+def select(run: Run, context: Context, selector: Selector | None = None) -> ScoredPool:
     """Score the pool and write the stage-1 selections (units pool, select-1); returns the scored pool."""
     write_text_atomic(
         run.path("preferences.json"),
         json.dumps({context.label(i): w.tolist() for i, w in enumerate(context.preferences)}, indent=1),
     )
-    if not run.done("pool"):
-        with run.unit("pool") as record:
-            pool = scored_pool(run, context)
-            record.update(path=str(pool.path.relative_to(run.root)), samples=len(pool.frame), stats=pool.stats())
-    pool = load_pool(run.root / run.result("pool")["path"])
+    pool = score(run, context)
     if not run.done("select-1"):
         with run.unit("select-1") as record:
-            record.update(select_stage(run, context, pool, 1, context.config.selection.k))
+            record.update(select_stage(run, context, pool, 1, context.config.selection.k, selector=selector))
     return pool
 
 
-def fit(run: Run, context: Context) -> None:
-    """Run (or resume) both stages for every preference of the context."""
+def fit(run: Run, context: Context, selector: Selector | None = None) -> None:
+    """Run (or resume) both stages for every preference of the context (with another `selector`: the same two
+    stages on another selection rule, e.g. the linear-scalarisation ablation)."""
     from paretohqd.train import train_sft
 
     config = context.config
-    pool = select(run, context)
+    pool = select(run, context, selector)
     for index in range(len(context.preferences)):
         unit = f"train-1/{context.label(index)}"
         if run.done(unit):
@@ -105,7 +132,7 @@ def fit(run: Run, context: Context) -> None:
             )
             record.update(steps=result.steps, samples_seen=result.samples_seen, final_loss=result.final_loss)
     if config.stage2.enabled:
-        _stage2(run, context, pool)
+        _stage2(run, context, pool, selector)
 
 
 def _selection(run: Run, context: Context, stage: int, index: int) -> pd.DataFrame:
@@ -113,7 +140,7 @@ def _selection(run: Run, context: Context, stage: int, index: int) -> pd.DataFra
     return pd.read_json(path, orient="records", lines=True, dtype={"prompt": str, "response": str})
 
 
-def _stage2(run: Run, context: Context, pool: ScoredPool) -> None:
+def _stage2(run: Run, context: Context, pool: ScoredPool, selector: Selector | None) -> None:
     from paretohqd.generate import format_prompts, generate
     from paretohqd.models import load_tokenizer
     from paretohqd.text import clean_generation
@@ -121,7 +148,7 @@ def _stage2(run: Run, context: Context, pool: ScoredPool) -> None:
 
     config = context.config
     stage2 = config.stage2
-    prompts = context.task.load_train_prompts(**_prompt_options(context))
+    prompts = context.task.load_train_prompts(**prompt_options(context))
     rng = np.random.default_rng(config.seed)
     prompts = [prompts[i] for i in sorted(rng.permutation(len(prompts))[: stage2.prompts])]
     for index in representatives(context):
@@ -140,7 +167,7 @@ def _stage2(run: Run, context: Context, pool: ScoredPool) -> None:
             ]
             frame = pd.DataFrame(rows, columns=["prompt", "response"])
             write_parquet_atomic(frame, run.path("generations", "stage2", f"{context.label(index)}.parquet"))
-            record.update(generated=len(prompts), kept=len(rows), tokens_per_second=out.tokens_per_second)
+            record.update(generations=len(prompts), kept=len(rows), tokens_per_second=out.tokens_per_second)
     if not run.done("pool-2"):
         with run.unit("pool-2") as record:
             frames = [
@@ -154,7 +181,7 @@ def _stage2(run: Run, context: Context, pool: ScoredPool) -> None:
     if not run.done("select-2"):
         with run.unit("select-2") as record:
             bounds = Bounds(**run.result("select-1")["bounds"]) if stage2.reuse_bounds else None
-            record.update(select_stage(run, context, new_pool, 2, k2, bounds))
+            record.update(select_stage(run, context, new_pool, 2, k2, bounds, selector))
     for index in range(len(context.preferences)):
         unit = f"train-2/{context.label(index)}"
         if run.done(unit):
@@ -175,11 +202,6 @@ def _stage2(run: Run, context: Context, pool: ScoredPool) -> None:
 def _stage2_train(config):
     """Stage 2 trains with stage 1's settings for stage2.steps more steps."""
     return replace(config.train, steps=config.stage2.steps, epochs=None)
-
-
-def _prompt_options(context: Context) -> dict:
-    """Loader options that also apply to prompt loaders (the data source)."""
-    return {k: v for k, v in context.config.data.items() if k == "source"}
 
 
 def policies(run: Run, context: Context, stage: int | None = None) -> dict[str, Policy]:

@@ -15,7 +15,7 @@ from paretohqd.pareto.geometry import (
     reward_bounds,
 )
 from paretohqd.pareto.hypervolume import hypervolume
-from paretohqd.pareto.metrics import FrontQuality, front_quality, joint_bounds
+from paretohqd.pareto.metrics import FrontQuality, front_quality, joint_bounds, joint_reference
 from paretohqd.pareto.preferences import RIC_GRID_3, check_preferences, preference_grid, simplex_lattice
 from paretohqd.pareto.selection import Selection, select_pareto_hqd, select_scalarized
 
@@ -30,6 +30,7 @@ __all__ = [
     "front_quality",
     "hypervolume",
     "joint_bounds",
+    "joint_reference",
     "nearest_to_rays",
     "non_dominated",
     "normalize",
