@@ -40,7 +40,9 @@ METHODS = ("paretohqd", "ric", "soups", "scalarized", "full_sft", "stage1_only")
 # A smoke check of every code path with the real model: tiny budgets everywhere.
 QUICK = (
     "train.steps=2",
-    "stage2.prompts=4",
+    "selection.k=8",
+    "stage2.prompts=12",
+    "stage2.k=4",
     "stage2.steps=1",
     "eval.prompts=8",
     "ric.steps=2",
