@@ -1,4 +1,4 @@
-"""The headline comparison: ParetoHqD against RiC, Rewarded Soups and the ablations on the offline default
+"""The headline comparison: ParetoHqD against RiC, Rewarded Soups, MORLHF, MODPO and the ablations on the offline default
 (chat-offline, SmolLM2-135M-Instruct, the shipped pool), with the same base model, pool, preference grid, eval
 prompts and eval sampling seed for every method; repeated over seeds.
 
@@ -36,7 +36,7 @@ from paretohqd.workflow import run_pipeline
 from results_md import replace_section
 
 HERE = Path(__file__).resolve().parent
-METHODS = ("paretohqd", "ric", "soups", "scalarized", "full_sft", "stage1_only")
+METHODS = ("paretohqd", "ric", "soups", "scalarized", "full_sft", "stage1_only", "morlhf", "modpo")
 # A smoke check of every code path with the real model: tiny budgets everywhere.
 QUICK = (
     "train.steps=2",
@@ -51,6 +51,11 @@ QUICK = (
     "ric.online_steps=1",
     "full_sft.steps=2",
     "soups.steps=2",
+    "morlhf.steps=1",
+    "morlhf.prompts=4",
+    "morlhf.batch_size=2",
+    "morlhf.num_generations=2",
+    "modpo.steps=2",
 )
 THREE_OBJECTIVES = ("objectives=[relevance, brevity, positivity]", "preferences=null")
 

@@ -5,7 +5,6 @@ import os
 import re
 import shutil
 import subprocess
-import warnings
 
 import numpy as np
 import pytest
@@ -14,8 +13,7 @@ from PIL import Image
 
 from paretohqd.plots import DPI, PANEL
 from paretohqd.report import compare_runs, load_runs, write_report
-from paretohqd.workflow import run_pipeline
-from tiny_runs import config, register_tiny_rewards, tiny_setup
+from tiny_runs import run_tiny, tiny_setup
 
 torch.set_num_threads(1)
 
@@ -50,14 +48,8 @@ def chromium():
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     """The report of an evaluated tiny run, with the pool plot: (html file, run name)."""
-    from paretohqd.rewards import registry
-
     root = tmp_path_factory.mktemp("browser")
-    with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-        patch.setattr(registry, "_FACTORIES", dict(registry._FACTORIES))
-        register_tiny_rewards()
-        run = run_pipeline(config(tiny_setup(root), "name=browsed"), out=root / "runs")
+    run = run_tiny(tiny_setup(root), "name=browsed", out=root / "runs")
     files = write_report(compare_runs(load_runs([run.root])), root / "report", pool_preference="pref-01")
     return files.html, "browsed"
 

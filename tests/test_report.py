@@ -4,7 +4,6 @@ input, and the `report` / `compare` commands on real tiny runs (read, never rege
 import base64
 import json
 import re
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -17,8 +16,7 @@ from paretohqd.config import load_config
 from paretohqd.plots import DPI, PANEL, preference_label
 from paretohqd.report import compare_runs, format_comparison, load_runs, write_report
 from paretohqd.runs import Run
-from paretohqd.workflow import run_pipeline
-from tiny_runs import config, register_tiny_rewards, tiny_setup
+from tiny_runs import run_tiny, tiny_setup
 
 torch.set_num_threads(1)
 
@@ -230,16 +228,10 @@ def test_a_report_of_several_runs_needs_an_output_folder(two):
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """Two evaluated tiny ParetoHqD runs: "full" (both stages) and "short" (stage 1 only)."""
-    from paretohqd.rewards import registry
-
     root = tmp_path_factory.mktemp("report")
-    with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-        patch.setattr(registry, "_FACTORIES", dict(registry._FACTORIES))
-        register_tiny_rewards()
-        setup = tiny_setup(root)
-        full = run_pipeline(config(setup, "name=full"), out=root / "runs")
-        short = run_pipeline(config(setup, "name=short", "stage2.enabled=false"), out=root / "runs")
+    setup = tiny_setup(root)
+    full = run_tiny(setup, "name=full", out=root / "runs")
+    short = run_tiny(setup, "name=short", "stage2.enabled=false", out=root / "runs")
     return full.root, short.root
 
 

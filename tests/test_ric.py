@@ -18,11 +18,10 @@ from paretohqd.generate import format_prompts
 from paretohqd.methods import ric
 from paretohqd.models import load_tokenizer
 from paretohqd.pipeline import Context, prepare
-from paretohqd.rewards import registry
 from paretohqd.runs import Run
 from paretohqd.train import load_trained
 from paretohqd.workflow import run_pipeline
-from tiny_runs import LetterA, config, register_tiny_rewards, tiny_setup
+from tiny_runs import LetterA, config, run_tiny, tiny_setup
 
 torch.set_num_threads(1)
 
@@ -242,11 +241,8 @@ def setup(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(setup, tmp_path_factory):
     """A finished two-round RiC run with evaluation, and its context."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(registry, "_FACTORIES", dict(registry._FACTORIES))
-        register_tiny_rewards()
-        run = run_pipeline(config(setup, *RIC, "ric.online_rounds=2"), out=tmp_path_factory.mktemp("runs"))
-        return run, prepare(run.config)
+    run = run_tiny(setup, *RIC, "ric.online_rounds=2", out=tmp_path_factory.mktemp("runs"))
+    return run, prepare(run.config)
 
 
 def units(run) -> set[str]:

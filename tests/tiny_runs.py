@@ -73,3 +73,20 @@ def config(setup, *extra):
             *extra,
         ],
     )
+
+
+def run_tiny(setup, *extra, out: Path):
+    """Run (train and evaluate) a tiny config outside any test, e.g. in a module-scoped fixture: the test reward is
+    registered only meanwhile, and transformers' rename warnings are silenced."""
+    import warnings
+
+    import pytest
+
+    from paretohqd.rewards import registry
+    from paretohqd.workflow import run_pipeline
+
+    with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        patch.setattr(registry, "_FACTORIES", dict(registry._FACTORIES))
+        register_tiny_rewards()
+        return run_pipeline(config(setup, *extra), out=out)

@@ -22,7 +22,7 @@ from paretohqd.models import EMBEDDED_MODEL, ModelConfig
 from paretohqd.train import LoraSettings, TrainSettings
 
 # Method names (modules in paretohqd.methods); kept here as names so that configs load without importing training.
-METHODS = ("paretohqd", "ric", "soups", "scalarized", "full_sft", "stage1_only")
+METHODS = ("paretohqd", "ric", "soups", "morlhf", "modpo", "scalarized", "full_sft", "stage1_only")
 
 
 @dataclass(frozen=True)
@@ -153,6 +153,93 @@ class FullSftConfig:
 
 
 @dataclass(frozen=True)
+class MorlhfConfig:
+    """MORLHF (`method: morlhf`, DESIGN.md §3): per preference w, a fresh LoRA adapter RL-trained with GRPO on the
+    scalarised reward sum_i w_i r_i, with a KL penalty (coefficient `beta`) to the base model.
+
+    steps: optimizer steps per preference. prompts: training prompts drawn (seeded) from the task's. batch_size:
+    prompts per step; each is answered num_generations times (GRPO's group, at least 2), so a step trains on
+    batch_size * num_generations completions, in grad_accum micro-batches (which must divide it). lr: constant
+    learning rate (RiC's MORLHF uses 1e-5 with LoRA). max_new_tokens: completion budget (None: the task's).
+    temperature, top_p: sampling of the training completions. normalize: z-score each objective's reward with the
+    scored pool's mean and std so that w weighs objectives of different scales alike (False: raw rewards).
+    """
+
+    steps: int = 20
+    prompts: int = 200
+    batch_size: int = 4
+    num_generations: int = 4
+    grad_accum: int = 1
+    beta: float = 0.04
+    lr: float = 1e-5
+    max_new_tokens: int | None = None
+    temperature: float = 1.0
+    top_p: float = 1.0
+    normalize: bool = True
+
+    def __post_init__(self):
+        for name in ("steps", "prompts", "batch_size", "grad_accum"):
+            check_positive_int(getattr(self, name), name)
+        if self.max_new_tokens is not None:
+            check_positive_int(self.max_new_tokens, "max_new_tokens")
+        generations = self.num_generations
+        if isinstance(generations, bool) or not isinstance(generations, int) or generations < 2:
+            raise ValueError(
+                f"num_generations must be an integer >= 2 (GRPO compares the completions of one prompt with each "
+                f"other); got {generations!r}"
+            )
+        if (self.batch_size * generations) % self.grad_accum:
+            raise ValueError(
+                f"grad_accum={self.grad_accum} must divide the completions of a step, batch_size * num_generations = "
+                f"{self.batch_size * generations}"
+            )
+        if isinstance(self.beta, bool) or not isinstance(self.beta, int | float) or not self.beta >= 0:
+            raise ValueError(f"beta must be a non-negative number (0: no KL penalty); got {self.beta!r}")
+        for name in ("lr", "temperature"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise ValueError(f"{name} must be a positive number; got {value!r}")
+        if isinstance(self.top_p, bool) or not isinstance(self.top_p, int | float) or not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1]; got {self.top_p!r}")
+
+
+@dataclass(frozen=True)
+class ModpoConfig:
+    """MODPO (`method: modpo`, DESIGN.md §3): per preference w, a fresh LoRA adapter trained with DPO on pairs ranked
+    by objective `dpo_objective` (k), with a margin from the other objectives' rewards (see paretohqd.methods.modpo).
+
+    beta: the DPO temperature (divided by w_k in the loss). steps: optimizer steps per preference (default: what a
+    ParetoHqD preference model trains in both stages, 30 + 15); a step sees train.batch_size * train.grad_accum pairs.
+    lr: learning rate (None: train.lr; the other optimisation settings come from `train`). max_pairs: at most this
+    many pairs, drawn with the run's seed (None: all). min_weight: floor for w_k, since the loss divides by it (a
+    preference with w_k = 0 trains with w_k = min_weight). dpo_objective: index of the objective that ranks the pairs.
+    """
+
+    beta: float = 0.1
+    steps: int = 45
+    lr: float | None = None
+    max_pairs: int | None = None
+    min_weight: float = 0.01
+    dpo_objective: int = 0
+
+    def __post_init__(self):
+        check_positive_int(self.steps, "steps")
+        if self.max_pairs is not None:
+            check_positive_int(self.max_pairs, "max_pairs")
+        if isinstance(self.beta, bool) or not isinstance(self.beta, int | float) or not self.beta > 0:
+            raise ValueError(f"beta must be a positive number; got {self.beta!r}")
+        lr = self.lr
+        if lr is not None and (isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0):
+            raise ValueError(f"lr must be a positive number or null (train.lr); got {lr!r}")
+        weight = self.min_weight
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 < weight <= 1:
+            raise ValueError(f"min_weight must be in (0, 1] (the loss divides by w_k); got {weight!r}")
+        index = self.dpo_objective
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise ValueError(f"dpo_objective must be a non-negative objective index; got {index!r}")
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything a run needs. preferences: explicit weight vectors, or None for the paper's grid; divisions: use
     the simplex lattice with this many divisions instead. data: keyword options for the task's loaders (e.g.
@@ -176,6 +263,8 @@ class RunConfig:
     eval: EvalConfig = EvalConfig()
     soups: SoupsConfig = SoupsConfig()
     full_sft: FullSftConfig = FullSftConfig()
+    morlhf: MorlhfConfig = MorlhfConfig()
+    modpo: ModpoConfig = ModpoConfig()
 
     def to_dict(self) -> dict:
         return _plain(dataclasses.asdict(self))

@@ -279,7 +279,7 @@ def train_sft(
     start = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = _scratch(out_dir, "partial")
+    staging = scratch_folder(out_dir, "partial")
     try:
         trainer = build_trainer(
             model,
@@ -325,7 +325,7 @@ def train_sft(
             },
         }
         (staging / TRAIN_LOG).write_text(json.dumps(log, indent=2) + "\n")
-        _publish(staging, out_dir)
+        publish_folder(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -348,18 +348,18 @@ def load_trained(model: ModelConfig, adapter_dir: str | Path, merge: bool = Fals
     raise FileNotFoundError(f"{str(adapter_dir)!r} holds neither an adapter nor a model")
 
 
-def _publish(staging: Path, out_dir: Path) -> None:
+def publish_folder(staging: Path, out_dir: Path) -> None:
     """Rename `staging` to `out_dir`; an existing `out_dir` is moved aside first and deleted after."""
     old = None
     if out_dir.exists():
-        old = _scratch(out_dir, "old")
+        old = scratch_folder(out_dir, "old")
         os.replace(out_dir, old / out_dir.name)
     os.replace(staging, out_dir)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _scratch(out_dir: Path, kind: str) -> Path:
+def scratch_folder(out_dir: Path, kind: str) -> Path:
     """A fresh, empty hidden folder next to `out_dir`, named after it and this process."""
     path = out_dir.with_name(f".{out_dir.name}.{os.getpid()}.{kind}")
     shutil.rmtree(path, ignore_errors=True)
