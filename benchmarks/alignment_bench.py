@@ -1,6 +1,6 @@
-"""The headline comparison: ParetoHqD against RiC, Rewarded Soups, MORLHF, MODPO and the ablations on the offline default
-(chat-offline, SmolLM2-135M-Instruct, the shipped pool), with the same base model, pool, preference grid, eval
-prompts and eval sampling seed for every method; repeated over seeds.
+"""The headline comparison: ParetoHqD against RiC, Rewarded Soups, MORLHF, MODPO and the ablations on the offline
+default (chat-offline, SmolLM2-135M-Instruct, the shipped pool), with the same base model, pool, preference grid,
+eval prompts and eval sampling seed for every method; repeated over seeds.
 
 Every (method, seed) is a normal run folder made from the shipped configs (demo.yaml and demo_<method>.yaml) with
 the seed set for selection, training, generation and online rounds; the eval sampling seed stays fixed, so that

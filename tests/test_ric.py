@@ -21,7 +21,7 @@ from paretohqd.pipeline import Context, prepare
 from paretohqd.runs import Run
 from paretohqd.train import load_trained
 from paretohqd.workflow import run_pipeline
-from tiny_runs import LetterA, config, run_tiny, tiny_setup
+from tiny_runs import LetterA, config, tiny_registry, tiny_setup
 
 torch.set_num_threads(1)
 
@@ -241,8 +241,9 @@ def setup(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(setup, tmp_path_factory):
     """A finished two-round RiC run with evaluation, and its context."""
-    run = run_tiny(setup, *RIC, "ric.online_rounds=2", out=tmp_path_factory.mktemp("runs"))
-    return run, prepare(run.config)
+    with tiny_registry():
+        run = run_pipeline(config(setup, *RIC, "ric.online_rounds=2"), out=tmp_path_factory.mktemp("runs"))
+        return run, prepare(run.config)
 
 
 def units(run) -> set[str]:

@@ -13,9 +13,18 @@ def test_units_are_committed_with_timings_and_records(tmp_path):
         record["k"] = 40
     assert run.done("select-1")
     assert run.result("select-1")["k"] == 40
+    assert run.result("select-1")["wall_seconds"] >= 0 and run.result("select-1")["finished"]
     manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
-    assert manifest["units"]["select-1"]["wall_seconds"] >= 0
     assert manifest["packages"]["numpy"] and manifest["config_digest"] == load_config().digest()
+
+
+def test_units_leave_the_manifest_as_it_was_written_when_the_run_was_made(tmp_path):
+    run = Run(tmp_path / "r", load_config())
+    before = (tmp_path / "r" / "manifest.json").read_bytes()
+    with run.unit("train-1/pref-00"):
+        pass
+    assert (tmp_path / "r" / "manifest.json").read_bytes() == before
+    assert "units" not in json.loads(before)
 
 
 def test_a_failing_unit_leaves_no_marker(tmp_path):

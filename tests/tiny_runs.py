@@ -1,6 +1,8 @@
 """A tiny but complete run set-up shared by pipeline, method and report tests: a random chat Llama, an 80-sample
 pool in the shipped format, a fast letter-counting reward and a config that trains both stages in seconds."""
 
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -75,18 +77,27 @@ def config(setup, *extra):
     )
 
 
-def run_tiny(setup, *extra, out: Path):
-    """Run (train and evaluate) a tiny config outside any test, e.g. in a module-scoped fixture: the test reward is
-    registered only meanwhile, and transformers' rename warnings are silenced."""
-    import warnings
-
+@contextmanager
+def tiny_registry(reward=None):
+    """The test reward registered (`reward`: another factory to register as "test-a") for the block only, with
+    transformers' rename warnings silenced: for module-scoped fixtures, which cannot use `tiny_rewards`."""
     import pytest
 
     from paretohqd.rewards import registry
-    from paretohqd.workflow import run_pipeline
 
     with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
         patch.setattr(registry, "_FACTORIES", dict(registry._FACTORIES))
         register_tiny_rewards()
+        if reward is not None:
+            registry.register_reward("test-a", reward, overwrite=True)
+        yield
+
+
+def run_tiny(setup, *extra, out: Path, reward=None):
+    """Run (train and evaluate) a tiny config outside any test, e.g. in a module-scoped fixture (see
+    `tiny_registry`)."""
+    from paretohqd.workflow import run_pipeline
+
+    with tiny_registry(reward):
         return run_pipeline(config(setup, *extra), out=out)

@@ -239,11 +239,47 @@ class ModpoConfig:
             raise ValueError(f"dpo_objective must be a non-negative objective index; got {index!r}")
 
 
+# Where a run's units of work compute (see paretohqd.executors); the config keys that choose it and that the digest
+# leaves out, since they do not change what a run computes.
+EXECUTORS = ("local", "ray")
+_EXECUTION_KEYS = ("executor", "ray")
+
+
+@dataclass(frozen=True)
+class RayConfig:
+    """`executor: ray`: every preference's training, the stage-2 generations and every model's evaluation are Ray
+    tasks, each declaring these resources. address: the Ray cluster to join ("auto": the one this machine belongs
+    to; None: join Ray if it is initialised already, else start a local instance). cpus_per_task: CPUs per task, and
+    the torch threads a task uses. gpus_per_task: GPUs per task (0: CPU only; set 1 on a GPU cluster, or the tasks
+    see no GPU). memory_gb: memory a task reserves (None: no reservation). max_retries: times Ray reruns a task whose
+    worker died (killed, out of memory, node lost); a Python exception in a task is not retried (rerunning the run
+    resumes it)."""
+
+    address: str | None = None
+    cpus_per_task: float = 1.0
+    gpus_per_task: float = 0.0
+    memory_gb: float | None = None
+    max_retries: int = 2
+
+    def __post_init__(self):
+        cpus, gpus, memory = self.cpus_per_task, self.gpus_per_task, self.memory_gb
+        if isinstance(cpus, bool) or not isinstance(cpus, int | float) or not cpus > 0:
+            raise ValueError(f"cpus_per_task must be a positive number; got {cpus!r}")
+        if isinstance(gpus, bool) or not isinstance(gpus, int | float) or not gpus >= 0:
+            raise ValueError(f"gpus_per_task must be a non-negative number (0: CPU only); got {gpus!r}")
+        if memory is not None and (isinstance(memory, bool) or not isinstance(memory, int | float) or not memory > 0):
+            raise ValueError(f"memory_gb must be a positive number or null (no reservation); got {memory!r}")
+        retries = self.max_retries
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ValueError(f"max_retries must be a non-negative integer; got {retries!r}")
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything a run needs. preferences: explicit weight vectors, or None for the paper's grid; divisions: use
     the simplex lattice with this many divisions instead. data: keyword options for the task's loaders (e.g.
-    source=a local copy of the dataset)."""
+    source=a local copy of the dataset). executor: where the units of work compute, "local" (this process, one
+    after another) or "ray" (Ray tasks, with the resources of `ray`)."""
 
     name: str = "run"
     task: str = "chat-offline"
@@ -265,13 +301,24 @@ class RunConfig:
     full_sft: FullSftConfig = FullSftConfig()
     morlhf: MorlhfConfig = MorlhfConfig()
     modpo: ModpoConfig = ModpoConfig()
+    executor: str = "local"
+    ray: RayConfig = RayConfig()
+
+    def __post_init__(self):
+        if self.executor not in EXECUTORS:
+            raise ValueError(
+                f"executor must be one of {', '.join(map(repr, EXECUTORS))} (local: every unit in this process, one "
+                f"after another; ray: preferences in parallel as Ray tasks); got {self.executor!r}"
+            )
 
     def to_dict(self) -> dict:
         return _plain(dataclasses.asdict(self))
 
     def digest(self) -> str:
-        """16 hex digits identifying the resolved configuration (what resume compares)."""
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+        """16 hex digits identifying the resolved configuration (what resume compares). The executor settings are
+        left out: they say where the units compute, not what, so a run started on one executor resumes on another."""
+        values = {k: v for k, v in self.to_dict().items() if k not in _EXECUTION_KEYS}
+        return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def shipped_configs() -> dict[str, str]:

@@ -1,6 +1,7 @@
 """Evaluation: every preference model answers the same held-out prompts with the same sampling seed (paired
 comparisons); the mean raw reward per objective is the model's point. Also: standard errors, the collapse rate
-(`paretohqd.text.is_collapsed`) and generation speed. One resumable unit per model: eval/<label>.
+(`paretohqd.text.is_collapsed`) and generation speed. One resumable unit per label: eval/<label>; one task per model
+(the labels sharing an adapter) on the config's executor.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from paretohqd.executors import executor_for
 from paretohqd.files import write_parquet_atomic, write_text_atomic
 from paretohqd.methods.base import Policy
 from paretohqd.pipeline import Context, prompt_options
@@ -40,13 +42,31 @@ def eval_prompts(context: Context) -> list[str]:
 def evaluate(run: Run, context: Context, policies: dict[str, Policy]) -> list[Point]:
     """Evaluate each policy (label -> Policy: adapter folder or None for the base model, and the prompt conditioning);
     writes eval/<label>.parquet with every generation and its rewards (scored against the plain prompt), and
-    eval/points.json. Finished models are not evaluated again."""
+    eval/points.json. Finished models are not evaluated again. Each model (the policies sharing an adapter) is one
+    task on the config's executor; points.json is written here once they have finished."""
+    executor = executor_for(context.config)
+    models: dict[str | None, dict[str, Policy]] = {}
+    for label, policy in policies.items():
+        models.setdefault(policy.adapter, {})[label] = policy
+    executor.gather([executor.submit(evaluate_model, run, context, group) for group in models.values()])
+    preferences = {context.label(i): w.tolist() for i, w in enumerate(context.preferences)}
+    points = [_point(label, preferences.get(label), load_eval(run, label), context.objectives) for label in policies]
+    write_text_atomic(run.path("eval", POINTS_FILE), json.dumps([asdict(p) for p in points], indent=1))
+    return points
+
+
+def evaluate_model(run: Run, context: Context, policies: dict[str, Policy]) -> None:
+    """Units eval/<label> of policies that share one model (label -> Policy, all with the same adapter): the model is
+    loaded once, then answers the held-out prompts for each label with its prompt conditioning."""
     from paretohqd.generate import GenerationConfig, format_prompts, generate
     from paretohqd.models import load_model, load_tokenizer
     from paretohqd.rewards import load_reward, score_all
     from paretohqd.text import cut_at_stops, is_collapsed
     from paretohqd.train import load_trained
 
+    todo = {label: policy for label, policy in policies.items() if not run.done(f"eval/{label}")}
+    if not todo:
+        return
     config = context.config
     prompts = eval_prompts(context)
     settings = GenerationConfig(
@@ -56,20 +76,14 @@ def evaluate(run: Run, context: Context, policies: dict[str, Policy]) -> list[Po
         config.eval.batch_size,
         config.eval.seed,
     )
-    rewards = None
-    loaded: tuple[str | None, object] | None = None
+    model = rewards = None
     preferences = {context.label(i): w.tolist() for i, w in enumerate(context.preferences)}
-    for label, policy in policies.items():
-        unit = f"eval/{label}"
-        if run.done(unit):
-            continue
-        with run.unit(unit) as record:
-            if loaded is None or loaded[0] != policy.adapter:
+    for label, policy in todo.items():
+        with run.unit(f"eval/{label}") as record:
+            if model is None:
                 # Merged LoRA weights generate at the base model's speed (an unmerged adapter costs ~2x on a CPU).
                 adapter = policy.adapter
                 model = load_model(config.model) if adapter is None else load_trained(config.model, adapter, merge=True)
-                loaded = (adapter, model)
-            model = loaded[1]
             tokenizer = load_tokenizer(config.model)
             inputs = [context.task.insert_before_response(p, policy.prompt_tags) for p in prompts]
             out = generate(model, tokenizer, format_prompts(tokenizer, inputs, context.task.chat_template), settings)
@@ -90,9 +104,6 @@ def evaluate(run: Run, context: Context, policies: dict[str, Policy]) -> list[Po
                 generations=len(prompts),
                 tokens_per_second=out.tokens_per_second,
             )
-    points = [_point(label, preferences.get(label), load_eval(run, label), context.objectives) for label in policies]
-    write_text_atomic(run.path("eval", POINTS_FILE), json.dumps([asdict(p) for p in points], indent=1))
-    return points
 
 
 def load_eval(run: Run, label: str) -> pd.DataFrame:

@@ -1,9 +1,11 @@
 """Run directories: everything a run made, in one folder, committed unit by unit so that a rerun resumes.
 
-Layout: config.yaml (the resolved config), manifest.json (versions, seeds, git commit, per-unit timings), units/
-(one JSON marker per finished unit of work), and whatever the units write. A unit's outputs are written first
-(atomically), its marker last: a unit without a marker is redone, a unit with one is never redone. Reopening a run
-with a different config is an error unless `force` starts it over.
+Layout: config.yaml (the resolved config), manifest.json (versions, seed, git commit; written once, when the run is
+made), units/ (one JSON marker per finished unit of work, with what it recorded and its timings), and whatever the
+units write. A unit's outputs are written first (atomically), its marker last: a unit without a marker is redone, a
+unit with one is never redone. The markers are a run's only state, and every unit writes its own files, so units may
+run in parallel processes (`paretohqd.executors`). Reopening a run with a different config is an error unless `force`
+starts it over.
 """
 
 from __future__ import annotations
@@ -76,7 +78,6 @@ class Run:
             "python": platform.python_version(),
             "platform": platform.platform(),
             "packages": {name: _version(name) for name in _PACKAGES},
-            "units": {},
         }
         write_text_atomic(path, json.dumps(manifest, indent=1))
         return manifest
@@ -106,9 +107,8 @@ class Run:
             "wall_seconds": elapsed,
             "cpu_seconds": time.process_time() - cpu,
             "gpu_seconds": elapsed * _gpus_in_use(),
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        self.manifest["units"][name] = {**timing, "finished": datetime.now(UTC).isoformat(timespec="seconds")}
-        write_text_atomic(self.root / "manifest.json", json.dumps(self.manifest, indent=1))
         write_text_atomic(self.path("units", f"{name}.json"), json.dumps({**record, **timing}, indent=1, default=str))
 
     def compute(self) -> dict:

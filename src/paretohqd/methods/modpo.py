@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from paretohqd.checks import describe_rows
+from paretohqd.executors import executor_for
 from paretohqd.files import write_parquet_atomic
 from paretohqd.methods import paretohqd
 from paretohqd.methods.base import Policy
@@ -417,7 +418,8 @@ def modpo_settings(config) -> TrainSettings:
 
 
 def fit(run: Run, context: Context) -> None:
-    """Score the pool, build the preference pairs, and train one adapter per preference."""
+    """Score the pool, build the preference pairs, and train one adapter per preference, each a task on the config's
+    executor."""
     config, objectives = context.config, context.objectives
     settings = config.modpo
     k = settings.dpo_objective
@@ -436,34 +438,41 @@ def fit(run: Run, context: Context) -> None:
                 dpo_objective=objectives[k],
                 scales=dict(zip(objectives, scales.tolist(), strict=True)),
             )
+    executor = executor_for(config)
+    executor.gather([executor.submit(train_preference, run, context, i) for i in range(len(context.preferences))])
+
+
+def train_preference(run: Run, context: Context, index: int) -> None:
+    """Unit train-modpo/<label>: MODPO-train preference `index`'s adapter on the run's pairs with its margins."""
+    unit = f"train-modpo/{context.label(index)}"
+    if run.done(unit):
+        return
+    config, objectives = context.config, context.objectives
+    settings, weights = config.modpo, context.preferences[index]
+    k = settings.dpo_objective
     pairs = pd.read_parquet(run.root / "modpo" / "pairs.parquet")
     scales = [run.result("pairs")["scales"][name] for name in objectives]
-    train = modpo_settings(config)
-    for index, weights in enumerate(context.preferences):
-        unit = f"train-modpo/{context.label(index)}"
-        if run.done(unit):
-            continue
-        with run.unit(unit) as record:
-            margins = pair_margins(pairs, objectives, weights, k, scales)
-            w_k = max(float(weights[k]), settings.min_weight)
-            result = train_modpo(
-                config.model,
-                pairs[list(PAIR_COLUMNS)].assign(margin=margins),
-                run.path("adapters", "modpo", context.label(index)),
-                lora=config.lora,
-                train=train,
-                beta=settings.beta,
-                w_k=w_k,
-                chat=context.task.chat_template,
-            )
-            record.update(
-                steps=result.steps,
-                samples_seen=result.samples_seen,
-                final_loss=result.final_loss,
-                weights=weights.tolist(),
-                w_k=w_k,
-                mean_margin=float(margins.mean()),
-            )
+    with run.unit(unit) as record:
+        margins = pair_margins(pairs, objectives, weights, k, scales)
+        w_k = max(float(weights[k]), settings.min_weight)
+        result = train_modpo(
+            config.model,
+            pairs[list(PAIR_COLUMNS)].assign(margin=margins),
+            run.path("adapters", "modpo", context.label(index)),
+            lora=config.lora,
+            train=modpo_settings(config),
+            beta=settings.beta,
+            w_k=w_k,
+            chat=context.task.chat_template,
+        )
+        record.update(
+            steps=result.steps,
+            samples_seen=result.samples_seen,
+            final_loss=result.final_loss,
+            weights=weights.tolist(),
+            w_k=w_k,
+            mean_margin=float(margins.mean()),
+        )
 
 
 def policies(run: Run, context: Context) -> dict[str, Policy]:

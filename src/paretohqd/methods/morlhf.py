@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from paretohqd.data.scoring import ScoredPool
+from paretohqd.executors import executor_for
 from paretohqd.methods import paretohqd
 from paretohqd.methods.base import Policy
 from paretohqd.pipeline import Context, prompt_options
@@ -100,29 +101,34 @@ def training_prompts(context: Context) -> list[str]:
 
 
 def fit(run: Run, context: Context) -> None:
-    """Score the pool, then RL-train (or resume) one adapter per preference."""
-    pool = paretohqd.score(run, context)
-    todo = [i for i in range(len(context.preferences)) if not run.done(f"train-rl/{context.label(i)}")]
-    if not todo:
+    """Score the pool, then RL-train (or resume) one adapter per preference, each a task on the config's executor."""
+    paretohqd.score(run, context)
+    executor = executor_for(context.config)
+    executor.gather([executor.submit(train_preference, run, context, i) for i in range(len(context.preferences))])
+
+
+def train_preference(run: Run, context: Context, index: int) -> None:
+    """Unit train-rl/<label>: GRPO-train preference `index`'s adapter on the pool-normalised objective rewards."""
+    label = context.label(index)
+    if run.done(f"train-rl/{label}"):
         return
     settings = context.config.morlhf
+    pool = paretohqd.score(run, context)
     rewards = objective_rewards(pool, context.objectives, context.task.stop_markers, settings.normalize)
     prompts = training_prompts(context)
-    for index in todo:
-        label = context.label(index)
-        with run.unit(f"train-rl/{label}") as record:
-            log = train_grpo(context, prompts, rewards, context.preferences[index], _adapter(run, label))
-            final = log["rewards"][-1]
-            record.update(
-                weights=context.preferences[index].tolist(),
-                steps=log["steps"],
-                samples_seen=log["samples_seen"],
-                generations=log["generations"],
-                prompts=len(prompts),
-                final_reward=final["reward"],
-                final_objective_rewards=final["objectives"],
-                reward_scale={r.__name__: {"mean": r.mean, "std": r.std} for r in rewards},
-            )
+    with run.unit(f"train-rl/{label}") as record:
+        log = train_grpo(context, prompts, rewards, context.preferences[index], _adapter(run, label))
+        final = log["rewards"][-1]
+        record.update(
+            weights=context.preferences[index].tolist(),
+            steps=log["steps"],
+            samples_seen=log["samples_seen"],
+            generations=log["generations"],
+            prompts=len(prompts),
+            final_reward=final["reward"],
+            final_objective_rewards=final["objectives"],
+            reward_scale={r.__name__: {"mean": r.mean, "std": r.std} for r in rewards},
+        )
 
 
 def train_grpo(

@@ -3,8 +3,8 @@ representative stage-1 models answer training prompts, the new pool is rescored 
 preference's adapter trains on k/2 new samples (stage 2).
 
 Units of work (each resumable, see `paretohqd.runs`): pool, select-1, train-1/pref-XX, generate-2/rep-XX, pool-2,
-select-2, train-2/pref-XX. Outputs: selections/stage{1,2}/pref-XX.jsonl, generations/stage2/pref-XX.parquet,
-adapters/stage{1,2}/pref-XX/.
+select-2, train-2/pref-XX; on `executor: ray` the per-preference units run in parallel (see `fit`). Outputs:
+selections/stage{1,2}/pref-XX.jsonl, generations/stage2/pref-XX.parquet, adapters/stage{1,2}/pref-XX/.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from paretohqd.data.scoring import ScoredPool, load_pool, score_pool
+from paretohqd.executors import executor_for
 from paretohqd.files import write_parquet_atomic, write_text_atomic
 from paretohqd.methods.base import Policy
 from paretohqd.pareto import Bounds, Selection, select_pareto_hqd
@@ -111,63 +112,87 @@ def select(run: Run, context: Context, selector: Selector | None = None) -> Scor
 
 def fit(run: Run, context: Context, selector: Selector | None = None) -> None:
     """Run (or resume) both stages for every preference of the context (with another `selector`: the same two
-    stages on another selection rule, e.g. the linear-scalarisation ablation)."""
+    stages on another selection rule, e.g. the linear-scalarisation ablation), on the config's executor.
+
+    Scoring and stage-1 selection run here; then each preference's stage-1 training is a task, each representative's
+    generation waits for its own stage-1 model, rescoring and reselection wait for every generation, and each
+    preference's stage-2 training waits for the reselection and its own stage-1 model."""
+    executor = executor_for(context.config)
+    select(run, context, selector)
+    preferences = range(len(context.preferences))
+    stage1 = [executor.submit(train_stage, run, context, 1, i) for i in preferences]
+    if not context.config.stage2.enabled:
+        executor.gather(stage1)
+        return
+    prompts, reps = stage2_prompts(context), representatives(context)
+    generated = [executor.submit(generate_stage2, run, context, i, prompts, stage1[i]) for i in reps]
+    selected = executor.submit(select_stage2, run, context, selector, *generated)
+    stage2 = [executor.submit(train_stage, run, context, 2, i, selected, stage1[i]) for i in preferences]
+    executor.gather([*stage1, *generated, selected, *stage2])
+
+
+def train_stage(run: Run, context: Context, stage: int, index: int, *after) -> None:
+    """Unit train-<stage>/<label>: SFT on preference `index`'s selection of that stage — stage 1 from the base model,
+    stage 2 continuing its stage-1 adapter. after: handles of the tasks this one waits for (stage 2: the reselection
+    and its stage-1 training)."""
     from paretohqd.train import train_sft
 
+    label = context.label(index)
+    unit = f"train-{stage}/{label}"
+    if run.done(unit):
+        return
     config = context.config
-    pool = select(run, context, selector)
-    for index in range(len(context.preferences)):
-        unit = f"train-1/{context.label(index)}"
-        if run.done(unit):
-            continue
-        with run.unit(unit) as record:
-            samples = _selection(run, context, 1, index)
-            result = train_sft(
-                config.model,
-                samples,
-                run.path("adapters", "stage1", context.label(index)),
-                lora=config.lora,
-                train=config.train,
-                chat=context.task.chat_template,
-            )
-            record.update(steps=result.steps, samples_seen=result.samples_seen, final_loss=result.final_loss)
-    if config.stage2.enabled:
-        _stage2(run, context, pool, selector)
+    with run.unit(unit) as record:
+        result = train_sft(
+            config.model,
+            _selection(run, context, stage, index),
+            run.path("adapters", f"stage{stage}", label),
+            lora=config.lora,
+            train=config.train if stage == 1 else _stage2_train(config),
+            chat=context.task.chat_template,
+            init_adapter=None if stage == 1 else run.root / "adapters" / "stage1" / label,
+        )
+        record.update(steps=result.steps, samples_seen=result.samples_seen, final_loss=result.final_loss)
 
 
-def _selection(run: Run, context: Context, stage: int, index: int) -> pd.DataFrame:
-    path = run.root / "selections" / f"stage{stage}" / f"{context.label(index)}.jsonl"
-    return pd.read_json(path, orient="records", lines=True, dtype={"prompt": str, "response": str})
+def stage2_prompts(context: Context) -> list[str]:
+    """The stage2.prompts training prompts the representative models answer, drawn with the run's seed."""
+    prompts = context.task.load_train_prompts(**prompt_options(context))
+    rng = np.random.default_rng(context.config.seed)
+    return [prompts[i] for i in sorted(rng.permutation(len(prompts))[: context.config.stage2.prompts])]
 
 
-def _stage2(run: Run, context: Context, pool: ScoredPool, selector: Selector | None) -> None:
+def generate_stage2(run: Run, context: Context, index: int, prompts: list[str], *after) -> None:
+    """Unit generate-2/rep-<label>: preference `index`'s stage-1 model answers `prompts`; degenerate answers are
+    dropped. after: handles of the tasks this one waits for (its stage-1 training)."""
     from paretohqd.generate import format_prompts, generate
     from paretohqd.models import load_tokenizer
     from paretohqd.text import clean_generation
-    from paretohqd.train import load_trained, train_sft
+    from paretohqd.train import load_trained
 
+    unit = f"generate-2/rep-{context.label(index)}"
+    if run.done(unit):
+        return
     config = context.config
-    stage2 = config.stage2
-    prompts = context.task.load_train_prompts(**prompt_options(context))
-    rng = np.random.default_rng(config.seed)
-    prompts = [prompts[i] for i in sorted(rng.permutation(len(prompts))[: stage2.prompts])]
-    for index in representatives(context):
-        unit = f"generate-2/rep-{context.label(index)}"
-        if run.done(unit):
-            continue
-        with run.unit(unit) as record:
-            model = load_trained(config.model, run.root / "adapters" / "stage1" / context.label(index), merge=True)
-            tokenizer = load_tokenizer(config.model)
-            inputs = format_prompts(tokenizer, prompts, context.task.chat_template)
-            out = generate(model, tokenizer, inputs, stage2.generation)
-            rows = [
-                {"prompt": p, "response": r}
-                for p, text, capped in zip(prompts, out.texts, out.capped, strict=True)
-                if (r := clean_generation(p, text, bool(capped), context.task.stop_markers)) is not None
-            ]
-            frame = pd.DataFrame(rows, columns=["prompt", "response"])
-            write_parquet_atomic(frame, run.path("generations", "stage2", f"{context.label(index)}.parquet"))
-            record.update(generations=len(prompts), kept=len(rows), tokens_per_second=out.tokens_per_second)
+    with run.unit(unit) as record:
+        model = load_trained(config.model, run.root / "adapters" / "stage1" / context.label(index), merge=True)
+        tokenizer = load_tokenizer(config.model)
+        inputs = format_prompts(tokenizer, prompts, context.task.chat_template)
+        out = generate(model, tokenizer, inputs, config.stage2.generation)
+        rows = [
+            {"prompt": p, "response": r}
+            for p, text, capped in zip(prompts, out.texts, out.capped, strict=True)
+            if (r := clean_generation(p, text, bool(capped), context.task.stop_markers)) is not None
+        ]
+        frame = pd.DataFrame(rows, columns=["prompt", "response"])
+        write_parquet_atomic(frame, run.path("generations", "stage2", f"{context.label(index)}.parquet"))
+        record.update(generations=len(prompts), kept=len(rows), tokens_per_second=out.tokens_per_second)
+
+
+def select_stage2(run: Run, context: Context, selector: Selector | None, *after) -> None:
+    """Units pool-2 and select-2: score the representatives' generations as a new pool and select k/2 samples per
+    preference from it. after: handles of the tasks this one waits for (every generation)."""
+    config = context.config
     if not run.done("pool-2"):
         with run.unit("pool-2") as record:
             frames = [
@@ -176,27 +201,17 @@ def _stage2(run: Run, context: Context, pool: ScoredPool, selector: Selector | N
             ]
             new = score_pool(pd.concat(frames, ignore_index=True), context.objectives, run.root / "pools")
             record.update(path=str(new.path.relative_to(run.root)), samples=len(new.frame), stats=new.stats())
-    new_pool = load_pool(run.root / run.result("pool-2")["path"])
-    k2 = stage2.k or max(1, config.selection.k // 2)
     if not run.done("select-2"):
+        new_pool = load_pool(run.root / run.result("pool-2")["path"])
+        k2 = config.stage2.k or max(1, config.selection.k // 2)
         with run.unit("select-2") as record:
-            bounds = Bounds(**run.result("select-1")["bounds"]) if stage2.reuse_bounds else None
+            bounds = Bounds(**run.result("select-1")["bounds"]) if config.stage2.reuse_bounds else None
             record.update(select_stage(run, context, new_pool, 2, k2, bounds, selector))
-    for index in range(len(context.preferences)):
-        unit = f"train-2/{context.label(index)}"
-        if run.done(unit):
-            continue
-        with run.unit(unit) as record:
-            result = train_sft(
-                config.model,
-                _selection(run, context, 2, index),
-                run.path("adapters", "stage2", context.label(index)),
-                lora=config.lora,
-                train=_stage2_train(config),
-                chat=context.task.chat_template,
-                init_adapter=run.root / "adapters" / "stage1" / context.label(index),
-            )
-            record.update(steps=result.steps, samples_seen=result.samples_seen, final_loss=result.final_loss)
+
+
+def _selection(run: Run, context: Context, stage: int, index: int) -> pd.DataFrame:
+    path = run.root / "selections" / f"stage{stage}" / f"{context.label(index)}.jsonl"
+    return pd.read_json(path, orient="records", lines=True, dtype={"prompt": str, "response": str})
 
 
 def _stage2_train(config):

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from paretohqd.executors import executor_for
 from paretohqd.methods import paretohqd
 from paretohqd.methods.base import Policy
 from paretohqd.pipeline import Context, selection_frame
@@ -75,9 +76,8 @@ def mix_adapters(adapters: Sequence[str | Path], weights: Sequence[float], out_d
 
 
 def fit(run: Run, context: Context) -> None:
-    """Train one adapter per objective, then mix one adapter per preference."""
-    from paretohqd.train import train_sft
-
+    """Train one adapter per objective, then mix one adapter per preference (tasks on the config's executor: the
+    objectives' trainings in parallel, each mix once they have all finished)."""
     config = context.config
     pool = paretohqd.score(run, context)
     k = config.soups.k or config.selection.k
@@ -90,32 +90,46 @@ def fit(run: Run, context: Context) -> None:
                 frame.to_json(run.path("selections", "soups", f"{name}.jsonl"), orient="records", lines=True)
                 means.append(frame[list(context.objectives)].mean().round(4).tolist())
             record.update(k=k, pool_size=len(pool.frame), mean_rewards=means)
-    train = replace(config.train, steps=soup_steps(config), epochs=None)
-    for name in context.objectives:
-        unit = f"train-soups/{name}"
-        if run.done(unit):
-            continue
-        with run.unit(unit) as record:
-            samples = pd.read_json(
-                run.root / "selections" / "soups" / f"{name}.jsonl", lines=True, dtype={"prompt": str, "response": str}
-            )
-            result = train_sft(
-                config.model,
-                samples,
-                run.path("adapters", "soups", name),
-                lora=config.lora,
-                train=train,
-                chat=context.task.chat_template,
-            )
-            record.update(steps=result.steps, samples_seen=result.samples_seen, final_loss=result.final_loss)
+    executor = executor_for(config)
+    trained = [executor.submit(train_ingredient, run, context, name) for name in context.objectives]
+    mixed = [executor.submit(mix_preference, run, context, i, *trained) for i in range(len(context.preferences))]
+    executor.gather([*trained, *mixed])
+
+
+def train_ingredient(run: Run, context: Context, name: str) -> None:
+    """Unit train-soups/<name>: fine-tune one adapter on objective `name`'s top-k samples."""
+    from paretohqd.train import train_sft
+
+    unit = f"train-soups/{name}"
+    if run.done(unit):
+        return
+    config = context.config
+    with run.unit(unit) as record:
+        samples = pd.read_json(
+            run.root / "selections" / "soups" / f"{name}.jsonl", lines=True, dtype={"prompt": str, "response": str}
+        )
+        result = train_sft(
+            config.model,
+            samples,
+            run.path("adapters", "soups", name),
+            lora=config.lora,
+            train=replace(config.train, steps=soup_steps(config), epochs=None),
+            chat=context.task.chat_template,
+        )
+        record.update(steps=result.steps, samples_seen=result.samples_seen, final_loss=result.final_loss)
+
+
+def mix_preference(run: Run, context: Context, index: int, *after) -> None:
+    """Unit mix/<label>: the adapter of preference `index`, sum_i w_i theta_i over the objectives' adapters. after:
+    handles of the tasks this one waits for (every objective's training)."""
+    unit = f"mix/{context.label(index)}"
+    if run.done(unit):
+        return
+    weights = context.preferences[index]
     ingredients = [run.root / "adapters" / "soups" / name for name in context.objectives]
-    for index, weights in enumerate(context.preferences):
-        unit = f"mix/{context.label(index)}"
-        if run.done(unit):
-            continue
-        with run.unit(unit) as record:
-            mix_adapters(ingredients, weights, run.path("adapters", "soups", "mix", context.label(index)))
-            record.update(weights=weights.tolist())
+    with run.unit(unit) as record:
+        mix_adapters(ingredients, weights, run.path("adapters", "soups", "mix", context.label(index)))
+        record.update(weights=weights.tolist())
 
 
 def soup_steps(config) -> int:

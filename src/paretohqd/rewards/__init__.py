@@ -10,7 +10,7 @@ from paretohqd.rewards.base import Reward, RewardModel, check_scores, check_text
 from paretohqd.rewards.brevity import Brevity
 from paretohqd.rewards.hf import HF_PRESETS, INPUT_FORMATS, HFRewardConfig, HFRewardModel, hf_preset
 from paretohqd.rewards.positivity import Positivity
-from paretohqd.rewards.registry import load_reward, register_reward, reward_names
+from paretohqd.rewards.registry import load_reward, register_reward, reward_factories, reward_names
 from paretohqd.rewards.relevance import Relevance, minilm_path
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "load_reward",
     "minilm_path",
     "register_reward",
+    "reward_factories",
     "reward_names",
     "score_all",
 ]

@@ -27,6 +27,12 @@ def reward_names() -> list[str]:
     return sorted(_FACTORIES)
 
 
+def reward_factories() -> dict[str, RewardFactory]:
+    """A copy of the registry, name -> factory: what another process (a Ray task) registers to know the same
+    rewards."""
+    return dict(_FACTORIES)
+
+
 def register_reward(name: str, factory: RewardFactory, *, overwrite: bool = False) -> None:
     """Make `load_reward(name, **options)` call `factory(**options)`, which must return a RewardModel."""
     if not isinstance(name, str) or not name:
