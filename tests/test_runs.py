@@ -49,3 +49,20 @@ def test_a_changed_config_is_an_error_unless_forced(tmp_path):
     fresh = Run(tmp_path / "r", changed, force=True)
     assert not fresh.done("pool")
     assert "k: 10" in (tmp_path / "r" / "config.yaml").read_text()
+
+
+def test_a_run_made_before_a_config_field_existed_resumes(tmp_path):
+    import yaml
+
+    with Run(tmp_path / "r", load_config(None, ["selection.k=12"])).unit("pool"):
+        pass
+    # What an older paretohqd wrote: no `soups` section, and the digest of its own field set.
+    saved = yaml.safe_load((tmp_path / "r" / "config.yaml").read_text())
+    del saved["soups"]
+    (tmp_path / "r" / "config.yaml").write_text(yaml.safe_dump(saved))
+    (tmp_path / "r" / "digest").write_text("0123456789abcdef\n")
+    resumed = Run(tmp_path / "r", load_config(None, ["selection.k=12"]))
+    assert resumed.done("pool")
+    assert (tmp_path / "r" / "digest").read_text().strip() == load_config(None, ["selection.k=12"]).digest()
+    with pytest.raises(ConfigMismatch):
+        Run(tmp_path / "r", load_config(None, ["selection.k=13"]))

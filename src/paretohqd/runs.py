@@ -40,12 +40,18 @@ class Run:
         self.config = config
         saved_config = self.root / "config.yaml"
         if saved_config.is_file() and not saved and self._digest() != config.digest():
-            if not force:
+            if force:
+                shutil.rmtree(self.root)
+            elif _same_today(saved_config, config):
+                # Made before paretohqd gained config fields: the saved config, read with today's defaults, is this
+                # one. Record it in today's form so the next check is a plain digest comparison.
+                write_text_atomic(saved_config, dump_config(config))
+                write_text_atomic(self.root / "digest", config.digest() + "\n")
+            else:
                 raise ConfigMismatch(
                     f"{self.root} holds a run with a different configuration (digest {self._digest()} vs "
                     f"{config.digest()}); use another run name, or force to start this one over"
                 )
-            shutil.rmtree(self.root)
         (self.root / "units").mkdir(parents=True, exist_ok=True)
         if not saved_config.is_file():
             write_text_atomic(saved_config, dump_config(config))
@@ -136,6 +142,16 @@ def _gpus_in_use() -> int:
 
     torch = sys.modules.get("torch")
     return torch.cuda.device_count() if torch is not None and torch.cuda.is_available() else 0
+
+
+def _same_today(saved: Path, config: RunConfig) -> bool:
+    """Whether the config saved at `saved`, loaded by today's code (defaults for fields it lacks), is `config`."""
+    from paretohqd.config import load_config
+
+    try:
+        return load_config(saved).digest() == config.digest()
+    except (ValueError, FileNotFoundError):
+        return False
 
 
 def _version(package: str) -> str | None:
