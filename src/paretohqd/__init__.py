@@ -2,8 +2,8 @@
 
 Modules: `pareto` (the numpy/numba Pareto core: dominance, layers, preference rays, selection, hypervolume),
 `rewards` (reward models by name), `data` (tasks, loaders, scored pools), `models`, `generate`, `train`, `config`,
-`runs`, `methods` (one module per alignment method), `evaluate`, `workflow` and `cli`. Nothing heavy is imported
-here, so the command line starts fast.
+`runs`, `methods` (one module per alignment method), `evaluate`, `executors` (local or Ray), `distributed` (under
+`accelerate launch`), `workflow` and `cli`. Nothing heavy is imported here, so the command line starts fast.
 """
 
 from importlib.metadata import PackageNotFoundError, version

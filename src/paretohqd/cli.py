@@ -75,7 +75,14 @@ def _score(args: argparse.Namespace) -> int:
             args.input, split=args.split, prompt_column=args.prompt_column, response_column=args.response_column
         )
         objectives = tuple(args.objectives)
-    pool = score_pool(samples, objectives, args.out, chunk_size=args.chunk_size)
+    if args.executor == "ray":
+        from paretohqd.data.ray_scoring import score_pool_ray
+
+        pool = score_pool_ray(
+            samples, objectives, args.out, actors=args.actors, batch_size=args.batch_size, address=args.ray_address
+        )
+    else:
+        pool = score_pool(samples, objectives, args.out, chunk_size=args.chunk_size)
     print(f"Scored pool: {len(pool.frame)} samples x {len(objectives)} objectives -> {pool.path}")
     print(f"{'objective':>12} {'mean':>9} {'std':>9} {'min':>9} {'max':>9}")
     for name, row in pool.stats().items():
@@ -201,7 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
         "score",
         help="score a pool with reward models",
         description="Score (prompt, response) samples with the task's (or the named) reward models; writes "
-        "OUT/<hash>/pool.parquet and stats.json. Re-running is a cache hit; an interrupted run resumes.",
+        "OUT/<hash>/pool.parquet and stats.json, the same with either executor. Re-running is a cache hit; an "
+        "interrupted local run resumes.",
     )
     score.add_argument("--task", help="task preset whose pool and objectives to use (e.g. chat-offline)")
     score.add_argument("--source", help="the task's data: a hub id or a local file/folder (default: the preset's)")
@@ -211,8 +219,18 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--response-column", default="response", help="response column of --input")
     score.add_argument("--objectives", nargs="+", help="reward names (default with --task: the task's)")
     score.add_argument("--out", default="runs/pools", help="output folder (default: %(default)s)")
-    score.add_argument("--chunk-size", type=int, default=512, help="samples per resumable chunk")
+    score.add_argument("--chunk-size", type=int, default=512, help="samples per resumable chunk (local executor)")
     score.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: all cores)")
+    score.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local: in this process, in resumable chunks; ray: with Ray Data actors that each hold every reward "
+        "model, on a GPU each when the cluster has GPUs (same output; default: %(default)s)",
+    )
+    score.add_argument("--ray-address", help="Ray cluster to join ('auto': this machine's; default: a local one)")
+    score.add_argument("--actors", type=int, help="Ray actors that score (default: one per GPU, or per CPU if none)")
+    score.add_argument("--batch-size", type=int, default=512, help="samples per Ray actor call (default: %(default)s)")
     score.set_defaults(handler=_score)
 
     def add_report_options(command):

@@ -279,7 +279,7 @@ class RunConfig:
     """Everything a run needs. preferences: explicit weight vectors, or None for the paper's grid; divisions: use
     the simplex lattice with this many divisions instead. data: keyword options for the task's loaders (e.g.
     source=a local copy of the dataset). executor: where the units of work compute, "local" (this process, one
-    after another) or "ray" (Ray tasks, with the resources of `ray`)."""
+    after another; the one for `accelerate launch`) or "ray" (Ray tasks, with the resources of `ray`)."""
 
     name: str = "run"
     task: str = "chat-offline"

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from paretohqd import distributed
 from paretohqd.executors import executor_for
 from paretohqd.files import write_parquet_atomic, write_text_atomic
 from paretohqd.methods.base import Policy
@@ -51,7 +52,8 @@ def evaluate(run: Run, context: Context, policies: dict[str, Policy]) -> list[Po
     executor.gather([executor.submit(evaluate_model, run, context, group) for group in models.values()])
     preferences = {context.label(i): w.tolist() for i, w in enumerate(context.preferences)}
     points = [_point(label, preferences.get(label), load_eval(run, label), context.objectives) for label in policies]
-    write_text_atomic(run.path("eval", POINTS_FILE), json.dumps([asdict(p) for p in points], indent=1))
+    if distributed.is_main():  # under `accelerate launch`, the main process writes the run folder
+        write_text_atomic(run.path("eval", POINTS_FILE), json.dumps([asdict(p) for p in points], indent=1))
     return points
 
 
@@ -64,11 +66,7 @@ def evaluate_model(run: Run, context: Context, policies: dict[str, Policy]) -> N
     from paretohqd.text import cut_at_stops, is_collapsed
     from paretohqd.train import load_trained
 
-    todo = {label: policy for label, policy in policies.items() if not run.done(f"eval/{label}")}
-    if not todo:
-        return
     config = context.config
-    prompts = eval_prompts(context)
     settings = GenerationConfig(
         config.eval.max_new_tokens or context.task.max_new_tokens,
         config.eval.temperature,
@@ -76,11 +74,14 @@ def evaluate_model(run: Run, context: Context, policies: dict[str, Policy]) -> N
         config.eval.batch_size,
         config.eval.seed,
     )
-    model = rewards = None
+    prompts = model = rewards = None
     preferences = {context.label(i): w.tolist() for i, w in enumerate(context.preferences)}
-    for label, policy in todo.items():
+    for label, policy in policies.items():
+        if not run.todo(f"eval/{label}"):
+            continue
         with run.unit(f"eval/{label}") as record:
-            if model is None:
+            if model is None:  # the first label this process evaluates: load the prompts and the model once
+                prompts = eval_prompts(context)
                 # Merged LoRA weights generate at the base model's speed (an unmerged adapter costs ~2x on a CPU).
                 adapter = policy.adapter
                 model = load_model(config.model) if adapter is None else load_trained(config.model, adapter, merge=True)

@@ -9,10 +9,14 @@ the order of the calls.
   handles are Ray object refs, so Ray starts a task once the tasks it waits for have finished, and runs the others in
   parallel.
 
-Tasks share nothing but the run folder: each checks `run.done(unit)` first and writes its outputs atomically, then its
+Tasks share nothing but the run folder: each asks `run.todo(unit)` first and writes its outputs atomically, then its
 unit marker (`paretohqd.runs`), so a rerun or a retried task skips finished units, and a run started on one executor
 resumes on the other. With Ray, the run folder must be on a filesystem that every node sees (fsspec URIs for the run
 folder are not supported yet). Ray is an optional extra (`pip install paretohqd[ray]`), imported only here.
+
+Ray and `accelerate launch` are not combined: Ray spreads the models of a run over devices, accelerate spreads one
+model over several (`paretohqd.distributed`); under `accelerate launch` every process runs the local executor, and
+`executor: ray` is an error (`paretohqd.pipeline.prepare`).
 """
 
 from __future__ import annotations

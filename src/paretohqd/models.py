@@ -88,6 +88,11 @@ def convert_gguf(gguf: Path, target: Path) -> Path:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         os.replace(staging, target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        # Several processes (`accelerate launch`, Ray tasks) may convert at once: the first to finish wins.
+        if not (target / "config.json").is_file():
+            raise
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

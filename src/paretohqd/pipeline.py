@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from paretohqd import distributed
 from paretohqd.config import RunConfig
 from paretohqd.data import Task, get_task
 from paretohqd.data.scoring import ScoredPool, score_pool
@@ -38,6 +39,11 @@ class Context:
 
 def prepare(config: RunConfig) -> Context:
     """Resolve and validate a config into a Context (no model is loaded, no data is scored)."""
+    if config.executor == "ray" and distributed.launched():
+        raise ValueError(
+            "executor: ray does not run under `accelerate launch`: Ray spreads a run's models over devices, accelerate "
+            "one model over several; use executor: local with accelerate"
+        )
     task = get_task(config.task, config.objectives)
     m = len(task.objectives)
     if config.preferences is not None:

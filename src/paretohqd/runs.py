@@ -4,8 +4,9 @@ Layout: config.yaml (the resolved config), manifest.json (versions, seed, git co
 made), units/ (one JSON marker per finished unit of work, with what it recorded and its timings), and whatever the
 units write. A unit's outputs are written first (atomically), its marker last: a unit without a marker is redone, a
 unit with one is never redone. The markers are a run's only state, and every unit writes its own files, so units may
-run in parallel processes (`paretohqd.executors`). Reopening a run with a different config is an error unless `force`
-starts it over.
+run in parallel processes (`paretohqd.executors`). Under `accelerate launch` every process walks through the same
+units, asking `todo` before each: the main process runs them and writes the folder, every process trains
+(`paretohqd.distributed`). Reopening a run with a different config is an error unless `force` starts it over.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from paretohqd import distributed
 from paretohqd.config import RunConfig, dump_config
 from paretohqd.files import write_text_atomic
 
@@ -35,9 +37,19 @@ class Run:
 
     def __init__(self, root: str | Path, config: RunConfig, *, force: bool = False, saved: bool = False):
         """saved: `config` was read from this folder's config.yaml (see `open`): no digest check, since a config
-        field added to paretohqd since the run was made changes the digest but not what the run did."""
+        field added to paretohqd since the run was made changes the digest but not what the run did. Under
+        `accelerate launch` the main process checks and writes the folder, then every process opens it."""
         self.root = Path(root)
         self.config = config
+        if distributed.is_main():
+            self._make(force, saved)
+        distributed.barrier()
+        self.manifest = json.loads((self.root / "manifest.json").read_text())
+
+    def _make(self, force: bool, saved: bool) -> None:
+        """Check that the folder holds this config's run (or start it over with `force`); write the config, its
+        digest and the manifest when they are missing."""
+        config = self.config
         saved_config = self.root / "config.yaml"
         if saved_config.is_file() and not saved and self._digest() != config.digest():
             if force:
@@ -56,7 +68,8 @@ class Run:
         if not saved_config.is_file():
             write_text_atomic(saved_config, dump_config(config))
             write_text_atomic(self.root / "digest", config.digest() + "\n")
-        self.manifest = self._load_manifest()
+        if not (self.root / "manifest.json").is_file():
+            write_text_atomic(self.root / "manifest.json", json.dumps(self._new_manifest(), indent=1))
 
     @classmethod
     def open(cls, root: str | Path) -> Run:
@@ -72,11 +85,8 @@ class Run:
         path = self.root / "digest"
         return path.read_text().strip() if path.is_file() else None
 
-    def _load_manifest(self) -> dict:
-        path = self.root / "manifest.json"
-        if path.is_file():
-            return json.loads(path.read_text())
-        manifest = {
+    def _new_manifest(self) -> dict:
+        return {
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "config_digest": self.config.digest(),
             "seed": self.config.seed,
@@ -85,8 +95,6 @@ class Run:
             "platform": platform.platform(),
             "packages": {name: _version(name) for name in _PACKAGES},
         }
-        write_text_atomic(path, json.dumps(manifest, indent=1))
-        return manifest
 
     def path(self, *parts: str) -> Path:
         """A path inside the run folder (parents created)."""
@@ -95,7 +103,22 @@ class Run:
         return target
 
     def done(self, unit: str) -> bool:
+        """Whether `unit` has finished (its marker exists). To decide whether to run a unit, ask `todo`."""
         return (self.root / "units" / f"{unit}.json").is_file()
+
+    def todo(self, unit: str, *, everyone: bool = False) -> bool:
+        """Whether this process runs `unit` now, as `with run.unit(unit) as record: ...`: the unit has not finished
+        (no marker), and this process runs it. Without `accelerate launch`: `not done(unit)`.
+
+        Under `accelerate launch` every process asks, in the same order: the main process's answer holds for all.
+        The main process runs every unit; with `everyone` (training), every process runs it. A process that leaves
+        a unit to the main process waits here until the main process has finished it."""
+        if distributed.main_value(self.done(unit)):
+            return False
+        if everyone or distributed.is_main():
+            return True
+        distributed.barrier()  # the main process's `unit` ends at this barrier
+        return False
 
     def result(self, unit: str) -> dict:
         """What a finished unit recorded."""
@@ -104,7 +127,8 @@ class Run:
     @contextmanager
     def unit(self, name: str):
         """Time a unit of work and commit its marker when the block succeeds; the block gets a dict to fill with
-        what the unit should record (counts, paths, ...). Callers check `done(name)` first to skip finished units."""
+        what the unit should record (counts, paths, ...). Enter it when `todo(name)` says so. Under `accelerate
+        launch` the main process writes the marker, then every process waits for the others."""
         record: dict = {}
         wall, cpu = time.perf_counter(), time.process_time()
         yield record
@@ -115,7 +139,10 @@ class Run:
             "gpu_seconds": elapsed * _gpus_in_use(),
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        write_text_atomic(self.path("units", f"{name}.json"), json.dumps({**record, **timing}, indent=1, default=str))
+        if distributed.is_main():
+            marker = json.dumps({**record, **timing}, indent=1, default=str)
+            write_text_atomic(self.path("units", f"{name}.json"), marker)
+        distributed.barrier()
 
     def compute(self) -> dict:
         """Budget accounting from the unit markers: per stage (a unit's name up to its first "/": pool, select-1,

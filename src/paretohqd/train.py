@@ -20,6 +20,7 @@ import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from paretohqd import distributed
 from paretohqd.checks import check_positive_int, describe_rows
 from paretohqd.models import ModelConfig
 
@@ -58,9 +59,10 @@ class TrainSettings:
     """Optimisation settings (DESIGN.md §7's CPU recipe; the paper's: lr 1.41e-4, max_length 512, no warm-up).
 
     Exactly one of `steps` (optimizer steps) and `epochs` (passes over the samples, may be fractional) is set.
-    A step sees batch_size * grad_accum samples. max_length: token limit of prompt + response (longer samples are
-    cut at the end; a sample whose prompt alone fills it is left out, with a warning). scheduler: a transformers
-    learning-rate schedule name. report_to: a transformers logging integration ("none", "tensorboard", ...).
+    A step sees batch_size * grad_accum samples in each process (N times as many under `accelerate launch` with N
+    processes, as in transformers). max_length: token limit of prompt + response (longer samples are cut at the end;
+    a sample whose prompt alone fills it is left out, with a warning). scheduler: a transformers learning-rate
+    schedule name. report_to: a transformers logging integration ("none", "tensorboard", ...).
     logging_steps: record the mean training loss every this many steps.
     """
 
@@ -102,8 +104,9 @@ class TrainSettings:
 @dataclass
 class TrainResult:
     """adapter_dir: the saved adapter (or full model) folder; steps: optimizer steps taken; samples_seen: steps *
-    batch_size * grad_accum; final_loss: mean training loss of the last logging window; losses: (step, mean loss since
-    the previous entry), logged at step 1, every logging_steps and at the last step; seconds: wall time of the call."""
+    batch_size * grad_accum * processes; final_loss: mean training loss of the last logging window; losses: (step,
+    mean loss since the previous entry), logged at step 1, every logging_steps and at the last step; seconds: wall
+    time of the call."""
 
     adapter_dir: Path
     steps: int
@@ -274,7 +277,8 @@ def train_sft(
 
     chat: the prompts go through the tokenizer's chat template, as in generation. init_adapter: an adapter folder to
     train further (ParetoHqD stage 2 continues the stage-1 adapter). The folder appears complete or not at all: it is
-    written next to `out_dir` and renamed into place.
+    written next to `out_dir` and renamed into place. Under `accelerate launch` every process calls this and trains
+    (`publish_trained`).
     """
     start = time.perf_counter()
     out_dir = Path(out_dir)
@@ -296,15 +300,12 @@ def train_sft(
             warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
             trainer.train()
         shutil.rmtree(staging / "trainer", ignore_errors=True)
-        trainer.model.save_pretrained(staging)
-        if lora.full_finetune:
-            trainer.processing_class.save_pretrained(staging)
         steps = trainer.state.global_step
         losses = [(int(e["step"]), float(e["loss"])) for e in trainer.state.log_history if "loss" in e]
         result = TrainResult(
             adapter_dir=out_dir,
             steps=steps,
-            samples_seen=steps * train.batch_size * train.grad_accum,
+            samples_seen=steps * train.batch_size * train.grad_accum * trainer.args.world_size,
             final_loss=losses[-1][1],  # the last step is always logged
             losses=losses,
             seconds=time.perf_counter() - start,
@@ -324,8 +325,7 @@ def train_sft(
                 "init_adapter": None if init_adapter is None else str(init_adapter),
             },
         }
-        (staging / TRAIN_LOG).write_text(json.dumps(log, indent=2) + "\n")
-        publish_folder(staging, out_dir)
+        publish_trained(trainer, staging, out_dir, log, tokenizer=lora.full_finetune)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -346,6 +346,24 @@ def load_trained(model: ModelConfig, adapter_dir: str | Path, merge: bool = Fals
     if (adapter_dir / "config.json").is_file():
         return load_model(replace(model, name_or_path=str(adapter_dir)))
     raise FileNotFoundError(f"{str(adapter_dir)!r} holds neither an adapter nor a model")
+
+
+def publish_trained(trainer, staging: Path, out_dir: Path, log: dict, *, tokenizer: bool = False) -> None:
+    """Save `trainer`'s model (its adapter, or full weights), `log` as train_log.json and, with `tokenizer`, the
+    tokenizer into the scratch folder `staging`, then rename it to `out_dir` (`publish_folder`).
+
+    Under `accelerate launch` every process calls this after training: FSDP and DeepSpeed gather the weights sharded
+    over the processes, the main process writes them, the others remove their own scratch folder."""
+    sharded = trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled
+    weights = trainer.accelerator.get_state_dict(trainer.model_wrapped) if sharded else None
+    if not distributed.is_main():
+        shutil.rmtree(staging, ignore_errors=True)
+        return
+    trainer.accelerator.unwrap_model(trainer.model).save_pretrained(staging, state_dict=weights)
+    if tokenizer:
+        trainer.processing_class.save_pretrained(staging)
+    (staging / TRAIN_LOG).write_text(json.dumps(log, indent=2) + "\n")
+    publish_folder(staging, out_dir)
 
 
 def publish_folder(staging: Path, out_dir: Path) -> None:

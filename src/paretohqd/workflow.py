@@ -1,4 +1,5 @@
-"""`paretohqd run`: a config in, a finished (or resumed) run folder out, with a summary of where things are."""
+"""`paretohqd run`: a config in, a finished (or resumed) run folder out, with a summary of where things are (printed
+once under `accelerate launch`, by the main process)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 from pathlib import Path
 
 from paretohqd.config import RunConfig
+from paretohqd.distributed import local_processes, print_main
 from paretohqd.evaluate import evaluate
 from paretohqd.methods import METHODS, Policy
 from paretohqd.pipeline import prepare
@@ -18,25 +20,25 @@ def run_pipeline(config: RunConfig, *, out: str | os.PathLike = "runs", force: b
     import torch
 
     context = prepare(config)
-    torch.set_num_threads(config.threads or os.cpu_count() or 1)
+    torch.set_num_threads(_threads(config))
     run = Run(Path(out) / config.name, config, force=force)
     method = METHODS[config.method]
     if stop_after == "select-1":
         if not hasattr(method, "select"):
             raise ValueError(f"method {config.method!r} has no per-preference selection to stop after")
         method.select(run, context)
-        print(f"Selections: {run.root / 'selections' / 'stage1'} ({len(context.preferences)} preferences)")
+        print_main(f"Selections: {run.root / 'selections' / 'stage1'} ({len(context.preferences)} preferences)")
         return run
     method.fit(run, context)
-    print(f"Run folder: {run.root}")
-    print(f"Selections: {run.root / 'selections'}")
+    print_main(f"Run folder: {run.root}")
+    print_main(f"Selections: {run.root / 'selections'}")
     policies = method.policies(run, context)
     for weights, (label, policy) in zip(context.preferences, policies.items(), strict=True):
         tags = f" (prompt tags: {policy.prompt_tags})" if policy.prompt_tags else ""
-        print(f"  {label} w={weights.round(3).tolist()}: {policy.adapter or 'base model'}{tags}")
+        print_main(f"  {label} w={weights.round(3).tolist()}: {policy.adapter or 'base model'}{tags}")
     if config.eval.enabled:
         summarize(context, evaluate(run, context, ({"base": Policy(None)} if config.eval.base else {}) | policies))
-        print(f"Evaluation: {run.root / 'eval'}")
+        print_main(f"Evaluation: {run.root / 'eval'}")
     return run
 
 
@@ -47,7 +49,7 @@ def evaluate_run(root: str | os.PathLike) -> Run:
 
     run = Run.open(root)
     context = prepare(run.config)
-    torch.set_num_threads(run.config.threads or os.cpu_count() or 1)
+    torch.set_num_threads(_threads(run.config))
     policies = METHODS[run.config.method].policies(run, context)
     missing = [p.adapter for p in policies.values() if p.adapter is not None and not Path(p.adapter).is_dir()]
     if missing:
@@ -57,8 +59,13 @@ def evaluate_run(root: str | os.PathLike) -> Run:
         )
     base = {"base": Policy(None)} if run.config.eval.base else {}
     summarize(context, evaluate(run, context, base | policies))
-    print(f"Evaluation: {run.root / 'eval'}")
+    print_main(f"Evaluation: {run.root / 'eval'}")
     return run
+
+
+def _threads(config: RunConfig) -> int:
+    """config.threads, or this process's share of the machine's cores (all of them without `accelerate launch`)."""
+    return config.threads or max(1, (os.cpu_count() or 1) // local_processes())
 
 
 def summarize(context, points) -> None:
@@ -69,16 +76,16 @@ def summarize(context, points) -> None:
     from paretohqd.pareto import front_quality, joint_bounds
 
     names = context.objectives
-    print(f"{'model':>8} {'preference':>16} " + " ".join(f"{n:>18}" for n in names) + "  collapsed")
+    print_main(f"{'model':>8} {'preference':>16} " + " ".join(f"{n:>18}" for n in names) + "  collapsed")
     for p in points:
         pref = "-" if p.preference is None else "/".join(f"{w:.2f}" for w in p.preference)
         cells = " ".join(f"{m:>10.4f} ± {s:.4f}" for m, s in zip(p.mean, p.stderr, strict=True))
-        print(f"{p.label:>8} {pref:>16} {cells}  {p.collapse_rate:8.1%}")
+        print_main(f"{p.label:>8} {pref:>16} {cells}  {p.collapse_rate:8.1%}")
     models = np.array([p.mean for p in points if p.preference is not None])
     everything = np.array([p.mean for p in points])
     if len(models):
         quality = front_quality(models, joint_bounds({"all": everything}))
-        print(
+        print_main(
             f"Hypervolume of the preference models (min-max normalised with every evaluated model, reference at the "
             f"minimum): {quality.hypervolume:.4f}; non-dominated models: {quality.n_non_dominated}/{len(models)}"
         )

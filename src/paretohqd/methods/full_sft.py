@@ -21,7 +21,7 @@ def fit(run: Run, context: Context) -> None:
 
     config = context.config
     pool = paretohqd.score(run, context)
-    if run.done("train-full"):
+    if not run.todo("train-full", everyone=True):
         return
     budget = config.full_sft
     train = replace(config.train, steps=budget.steps, epochs=None if budget.steps else budget.epochs)

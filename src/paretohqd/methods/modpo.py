@@ -26,7 +26,6 @@ Units: pool, pairs, train-modpo/pref-XX. Outputs: modpo/pairs.parquet, adapters/
 from __future__ import annotations
 
 import functools
-import json
 import shutil
 import time
 import warnings
@@ -278,9 +277,11 @@ def build_modpo_trainer(
         train.max_length,
     )
     trainer_class, collator_class = modpo_trainer()
+    # The arguments before the model: under DeepSpeed ZeRO-3 they make it load sharded.
+    args = _dpo_config(Path(output_dir), train, resolve_device(model.device), progress, beta)
     trainer = trainer_class(
         model=load_model(model),
-        args=_dpo_config(Path(output_dir), train, resolve_device(model.device), progress, beta),
+        args=args,
         data_collator=collator_class(pad_token_id=tokenizer.pad_token_id, max_length=train.max_length),
         train_dataset=dataset,
         processing_class=tokenizer,
@@ -308,7 +309,7 @@ def train_modpo(
     """Train a fresh LoRA adapter with the MODPO loss (arguments as in `build_modpo_trainer`) and save it with a
     `train_log.json` into `out_dir`, atomically, replacing what was there. Returns a `paretohqd.train.TrainResult`
     (samples_seen counts pairs)."""
-    from paretohqd.train import TRAIN_LOG, TrainResult, publish_folder, scratch_folder
+    from paretohqd.train import TrainResult, publish_trained, scratch_folder
 
     start = time.perf_counter()
     out_dir = Path(out_dir)
@@ -331,13 +332,12 @@ def train_modpo(
             )
             trainer.train()
         shutil.rmtree(staging / "trainer", ignore_errors=True)
-        trainer.model.save_pretrained(staging)
         steps = trainer.state.global_step
         losses = [(int(e["step"]), float(e["loss"])) for e in trainer.state.log_history if "loss" in e]
         result = TrainResult(
             adapter_dir=out_dir,
             steps=steps,
-            samples_seen=steps * train.batch_size * train.grad_accum,
+            samples_seen=steps * train.batch_size * train.grad_accum * trainer.args.world_size,
             final_loss=losses[-1][1],  # the last step is always logged
             losses=losses,
             seconds=time.perf_counter() - start,
@@ -358,8 +358,7 @@ def train_modpo(
                 "w_k": w_k,
             },
         }
-        (staging / TRAIN_LOG).write_text(json.dumps(log, indent=2) + "\n")
-        publish_folder(staging, out_dir)
+        publish_trained(trainer, staging, out_dir, log)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -426,7 +425,7 @@ def fit(run: Run, context: Context) -> None:
     if k >= len(objectives):
         raise ValueError(f"modpo.dpo_objective={k} must index one of the run's objectives {list(objectives)}")
     pool = paretohqd.score(run, context)
-    if not run.done("pairs"):
+    if run.todo("pairs"):
         with run.unit("pairs") as record:
             pairs = preference_pairs(pool.frame, objectives, k, max_pairs=settings.max_pairs, seed=config.seed)
             scales = margin_scales(pool.rewards, objectives, k)
@@ -445,7 +444,7 @@ def fit(run: Run, context: Context) -> None:
 def train_preference(run: Run, context: Context, index: int) -> None:
     """Unit train-modpo/<label>: MODPO-train preference `index`'s adapter on the run's pairs with its margins."""
     unit = f"train-modpo/{context.label(index)}"
-    if run.done(unit):
+    if not run.todo(unit, everyone=True):
         return
     config, objectives = context.config, context.objectives
     settings, weights = config.modpo, context.preferences[index]

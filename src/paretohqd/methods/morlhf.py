@@ -25,7 +25,6 @@ adapter and a train_log.json with the per-step rewards, KL and settings).
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 import warnings
@@ -43,7 +42,6 @@ from paretohqd.pipeline import Context, prompt_options
 from paretohqd.rewards import RewardModel
 from paretohqd.runs import Run
 from paretohqd.text import cut_at_stops
-from paretohqd.train import TRAIN_LOG
 
 
 class ObjectiveReward:
@@ -110,7 +108,7 @@ def fit(run: Run, context: Context) -> None:
 def train_preference(run: Run, context: Context, index: int) -> None:
     """Unit train-rl/<label>: GRPO-train preference `index`'s adapter on the pool-normalised objective rewards."""
     label = context.label(index)
-    if run.done(f"train-rl/{label}"):
+    if not run.todo(f"train-rl/{label}", everyone=True):
         return
     settings = context.config.morlhf
     pool = paretohqd.score(run, context)
@@ -149,7 +147,7 @@ def train_grpo(
     from trl import GRPOTrainer
 
     from paretohqd.models import load_model, load_tokenizer
-    from paretohqd.train import publish_folder, scratch_folder
+    from paretohqd.train import publish_trained, scratch_folder
 
     config = context.config
     settings = config.morlhf
@@ -172,10 +170,12 @@ def train_grpo(
         with warnings.catch_warnings():
             # transformers 5.24 warns whenever TRL or PEFT read a renamed attribute; nothing for us to act on.
             warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            # The arguments before the model: under DeepSpeed ZeRO-3 they make it load sharded.
+            args = _grpo_config(context, staging / "trainer", weights, progress)
             trainer = GRPOTrainer(
                 model=load_model(config.model),
                 reward_funcs=list(rewards),
-                args=_grpo_config(context, staging / "trainer", weights, progress),
+                args=args,
                 train_dataset=Dataset.from_dict({"prompt": rows}),
                 processing_class=load_tokenizer(config.model),
                 peft_config=peft_config,
@@ -184,9 +184,8 @@ def train_grpo(
                 trainer.remove_callback(PrinterCallback)  # prints every log line when the progress bar is off
             trainer.train()
         shutil.rmtree(staging / "trainer", ignore_errors=True)
-        trainer.model.save_pretrained(staging)
         steps = trainer.state.global_step
-        completions = steps * settings.batch_size * settings.num_generations
+        completions = steps * settings.batch_size * settings.num_generations * trainer.args.world_size
         log = {
             "steps": steps,
             "samples_seen": completions,
@@ -211,8 +210,7 @@ def train_grpo(
                 "reward_scale": {r.__name__: {"mean": r.mean, "std": r.std} for r in rewards},
             },
         }
-        (staging / TRAIN_LOG).write_text(json.dumps(log, indent=2) + "\n")
-        publish_folder(staging, out_dir)
+        publish_trained(trainer, staging, out_dir, log)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -90,7 +90,7 @@ def select_stage(
 
 def score(run: Run, context: Context) -> ScoredPool:
     """The run's scored pool (unit pool); every method starts here."""
-    if not run.done("pool"):
+    if run.todo("pool"):
         with run.unit("pool") as record:
             pool = scored_pool(run, context)
             record.update(path=str(pool.path.relative_to(run.root)), samples=len(pool.frame), stats=pool.stats())
@@ -98,14 +98,13 @@ def score(run: Run, context: Context) -> ScoredPool:
 
 
 def select(run: Run, context: Context, selector: Selector | None = None) -> ScoredPool:
-    """Score the pool and write the stage-1 selections (units pool, select-1); returns the scored pool."""
-    write_text_atomic(
-        run.path("preferences.json"),
-        json.dumps({context.label(i): w.tolist() for i, w in enumerate(context.preferences)}, indent=1),
-    )
+    """Score the pool and write the preference vectors (preferences.json) and the stage-1 selections (units pool,
+    select-1); returns the scored pool."""
     pool = score(run, context)
-    if not run.done("select-1"):
+    if run.todo("select-1"):
         with run.unit("select-1") as record:
+            preferences = {context.label(i): w.tolist() for i, w in enumerate(context.preferences)}
+            write_text_atomic(run.path("preferences.json"), json.dumps(preferences, indent=1))
             record.update(select_stage(run, context, pool, 1, context.config.selection.k, selector=selector))
     return pool
 
@@ -139,7 +138,7 @@ def train_stage(run: Run, context: Context, stage: int, index: int, *after) -> N
 
     label = context.label(index)
     unit = f"train-{stage}/{label}"
-    if run.done(unit):
+    if not run.todo(unit, everyone=True):
         return
     config = context.config
     with run.unit(unit) as record:
@@ -171,7 +170,7 @@ def generate_stage2(run: Run, context: Context, index: int, prompts: list[str], 
     from paretohqd.train import load_trained
 
     unit = f"generate-2/rep-{context.label(index)}"
-    if run.done(unit):
+    if not run.todo(unit):
         return
     config = context.config
     with run.unit(unit) as record:
@@ -193,7 +192,7 @@ def select_stage2(run: Run, context: Context, selector: Selector | None, *after)
     """Units pool-2 and select-2: score the representatives' generations as a new pool and select k/2 samples per
     preference from it. after: handles of the tasks this one waits for (every generation)."""
     config = context.config
-    if not run.done("pool-2"):
+    if run.todo("pool-2"):
         with run.unit("pool-2") as record:
             frames = [
                 pd.read_parquet(run.root / "generations" / "stage2" / f"{context.label(i)}.parquet")
@@ -201,7 +200,7 @@ def select_stage2(run: Run, context: Context, selector: Selector | None, *after)
             ]
             new = score_pool(pd.concat(frames, ignore_index=True), context.objectives, run.root / "pools")
             record.update(path=str(new.path.relative_to(run.root)), samples=len(new.frame), stats=new.stats())
-    if not run.done("select-2"):
+    if run.todo("select-2"):
         new_pool = load_pool(run.root / run.result("pool-2")["path"])
         k2 = config.stage2.k or max(1, config.selection.k // 2)
         with run.unit("select-2") as record:

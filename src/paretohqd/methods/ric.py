@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from paretohqd import distributed
 from paretohqd.checks import check_positive_int
 from paretohqd.config import RIC_RULES, RunConfig
 from paretohqd.data.scoring import ScoredPool, load_pool, score_pool
@@ -206,10 +207,11 @@ def fit(run: Run, context: Context) -> None:
     config = context.config
     pool = paretohqd.score(run, context)
     scale = _stats(run, context, pool)
-    if not run.done("train-offline"):
+    if run.todo("train-offline", everyone=True):
         with run.unit("train-offline") as record:
             samples = tagged_samples(context, pool.frame, scale.normalize(pool.rewards))
-            write_parquet_atomic(samples, run.path("ric", "train-offline.parquet"))
+            if distributed.is_main():  # every process of `accelerate launch` trains on these samples; one saves them
+                write_parquet_atomic(samples, run.path("ric", "train-offline.parquet"))
             result = train_sft(
                 config.model,
                 samples,
@@ -264,7 +266,7 @@ def _stats_path(run: Run) -> Path:
 
 def _stats(run: Run, context: Context, pool: ScoredPool) -> RewardScale:
     """Unit ric-stats: the pool's reward scale, saved once and read by every later step."""
-    if not run.done("ric-stats"):
+    if run.todo("ric-stats"):
         with run.unit("ric-stats") as record:
             text = RewardScale.of(pool.rewards).to_json(context.objectives)
             write_text_atomic(run.path("ric", "stats.json"), text)
@@ -281,7 +283,7 @@ def _generate_online(run: Run, context: Context, scale: RewardScale, r: int) -> 
     from paretohqd.train import load_trained
 
     unit = f"generate-online-{r}"
-    if run.done(unit):
+    if not run.todo(unit):
         return
     config, ric = context.config, context.config.ric
     with run.unit(unit) as record:
@@ -314,7 +316,7 @@ def _generate_online(run: Run, context: Context, scale: RewardScale, r: int) -> 
 def _score_online(run: Run, context: Context, r: int) -> None:
     """Unit pool-online-r: the round's usable generations scored against their plain prompts."""
     unit = f"pool-online-{r}"
-    if run.done(unit):
+    if not run.todo(unit):
         return
     with run.unit(unit) as record:
         generations = pd.read_parquet(run.root / "ric" / "generations" / f"online-{r}.parquet")
@@ -348,12 +350,13 @@ def _train_online(run: Run, context: Context, pool: ScoredPool, scale: RewardSca
     from paretohqd.train import train_sft
 
     unit = f"train-online-{r}"
-    if run.done(unit):
+    if not run.todo(unit, everyone=True):
         return
     config = context.config
     with run.unit(unit) as record:
         samples = online_data(run, context, pool, scale, r)
-        write_parquet_atomic(samples, run.path("ric", f"train-online-{r}.parquet"))
+        if distributed.is_main():  # every process of `accelerate launch` trains on these samples; one saves them
+            write_parquet_atomic(samples, run.path("ric", f"train-online-{r}.parquet"))
         result = train_sft(
             config.model,
             samples,

@@ -81,7 +81,7 @@ def fit(run: Run, context: Context) -> None:
     config = context.config
     pool = paretohqd.score(run, context)
     k = config.soups.k or config.selection.k
-    if not run.done("select-soups"):
+    if run.todo("select-soups"):
         with run.unit("select-soups") as record:
             chosen = top_k_per_objective(pool.rewards, k)
             means = []
@@ -101,7 +101,7 @@ def train_ingredient(run: Run, context: Context, name: str) -> None:
     from paretohqd.train import train_sft
 
     unit = f"train-soups/{name}"
-    if run.done(unit):
+    if not run.todo(unit, everyone=True):
         return
     config = context.config
     with run.unit(unit) as record:
@@ -123,7 +123,7 @@ def mix_preference(run: Run, context: Context, index: int, *after) -> None:
     """Unit mix/<label>: the adapter of preference `index`, sum_i w_i theta_i over the objectives' adapters. after:
     handles of the tasks this one waits for (every objective's training)."""
     unit = f"mix/{context.label(index)}"
-    if run.done(unit):
+    if not run.todo(unit):
         return
     weights = context.preferences[index]
     ingredients = [run.root / "adapters" / "soups" / name for name in context.objectives]
