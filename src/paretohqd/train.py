@@ -53,6 +53,19 @@ class LoraSettings:
             raise ValueError(f"target_modules must be a non-empty sequence of module names; got {modules!r}")
         object.__setattr__(self, "target_modules", tuple(modules))  # a YAML list becomes a tuple
 
+    def peft_config(self):
+        """PEFT's LoraConfig for a causal LM with this shape."""
+        from peft import LoraConfig
+
+        return LoraConfig(
+            r=self.r,
+            lora_alpha=self.alpha,
+            lora_dropout=self.dropout,
+            target_modules=list(self.target_modules),
+            bias="none",
+            task_type="CAUSAL_LM",
+        )
+
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -241,16 +254,7 @@ def build_trainer(
 
         base = PeftModel.from_pretrained(base, str(init_adapter), is_trainable=True)
     elif not lora.full_finetune:
-        from peft import LoraConfig
-
-        peft_config = LoraConfig(
-            r=lora.r,
-            lora_alpha=lora.alpha,
-            lora_dropout=lora.dropout,
-            target_modules=list(lora.target_modules),
-            bias="none",
-            task_type="CAUSAL_LM",
-        )
+        peft_config = lora.peft_config()
     with _quiet_datasets(not progress):
         trainer = SFTTrainer(
             model=base, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config
@@ -299,33 +303,14 @@ def train_sft(
             # transformers 5.24 warns on every step that TRL reads a renamed attribute; nothing for us to act on.
             warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
             trainer.train()
-        shutil.rmtree(staging / "trainer", ignore_errors=True)
-        steps = trainer.state.global_step
-        losses = [(int(e["step"]), float(e["loss"])) for e in trainer.state.log_history if "loss" in e]
-        result = TrainResult(
-            adapter_dir=out_dir,
-            steps=steps,
-            samples_seen=steps * train.batch_size * train.grad_accum * trainer.args.world_size,
-            final_loss=losses[-1][1],  # the last step is always logged
-            losses=losses,
-            seconds=time.perf_counter() - start,
-        )
-        log = {
-            "steps": result.steps,
-            "samples_seen": result.samples_seen,
-            "final_loss": result.final_loss,
-            "losses": result.losses,
-            "seconds": result.seconds,
-            "samples": len(trainer.train_dataset),
-            "settings": {
-                "model": asdict(model),
-                "lora": asdict(lora),
-                "train": asdict(train),
-                "chat": chat,
-                "init_adapter": None if init_adapter is None else str(init_adapter),
-            },
+        settings = {
+            "model": asdict(model),
+            "lora": asdict(lora),
+            "train": asdict(train),
+            "chat": chat,
+            "init_adapter": None if init_adapter is None else str(init_adapter),
         }
-        publish_trained(trainer, staging, out_dir, log, tokenizer=lora.full_finetune)
+        result = finish_training(trainer, staging, out_dir, start, train, settings, tokenizer=lora.full_finetune)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -346,6 +331,35 @@ def load_trained(model: ModelConfig, adapter_dir: str | Path, merge: bool = Fals
     if (adapter_dir / "config.json").is_file():
         return load_model(replace(model, name_or_path=str(adapter_dir)))
     raise FileNotFoundError(f"{str(adapter_dir)!r} holds neither an adapter nor a model")
+
+
+def finish_training(
+    trainer, staging: Path, out_dir: Path, start: float, train: TrainSettings, settings: dict, *, tokenizer=False
+) -> TrainResult:
+    """After `trainer.train()`: drop the trainer's scratch output, publish the model with a train_log.json holding
+    the losses and `settings` (`publish_trained`), and return the TrainResult (samples seen by every process)."""
+    shutil.rmtree(staging / "trainer", ignore_errors=True)
+    steps = trainer.state.global_step
+    losses = [(int(e["step"]), float(e["loss"])) for e in trainer.state.log_history if "loss" in e]
+    result = TrainResult(
+        adapter_dir=out_dir,
+        steps=steps,
+        samples_seen=steps * train.batch_size * train.grad_accum * trainer.args.world_size,
+        final_loss=losses[-1][1],  # the last step is always logged
+        losses=losses,
+        seconds=time.perf_counter() - start,
+    )
+    log = {
+        "steps": result.steps,
+        "samples_seen": result.samples_seen,
+        "final_loss": result.final_loss,
+        "losses": result.losses,
+        "seconds": result.seconds,
+        "samples": len(trainer.train_dataset),
+        "settings": settings,
+    }
+    publish_trained(trainer, staging, out_dir, log, tokenizer=tokenizer)
+    return result
 
 
 def publish_trained(trainer, staging: Path, out_dir: Path, log: dict, *, tokenizer: bool = False) -> None:

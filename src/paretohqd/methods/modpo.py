@@ -285,7 +285,7 @@ def build_modpo_trainer(
         data_collator=collator_class(pad_token_id=tokenizer.pad_token_id, max_length=train.max_length),
         train_dataset=dataset,
         processing_class=tokenizer,
-        peft_config=_lora_config(lora),
+        peft_config=lora.peft_config(),
         w_k=w_k,
     )
     if not progress:
@@ -309,7 +309,7 @@ def train_modpo(
     """Train a fresh LoRA adapter with the MODPO loss (arguments as in `build_modpo_trainer`) and save it with a
     `train_log.json` into `out_dir`, atomically, replacing what was there. Returns a `paretohqd.train.TrainResult`
     (samples_seen counts pairs)."""
-    from paretohqd.train import TrainResult, publish_trained, scratch_folder
+    from paretohqd.train import finish_training, scratch_folder
 
     start = time.perf_counter()
     out_dir = Path(out_dir)
@@ -331,51 +331,19 @@ def train_modpo(
                 progress=progress,
             )
             trainer.train()
-        shutil.rmtree(staging / "trainer", ignore_errors=True)
-        steps = trainer.state.global_step
-        losses = [(int(e["step"]), float(e["loss"])) for e in trainer.state.log_history if "loss" in e]
-        result = TrainResult(
-            adapter_dir=out_dir,
-            steps=steps,
-            samples_seen=steps * train.batch_size * train.grad_accum * trainer.args.world_size,
-            final_loss=losses[-1][1],  # the last step is always logged
-            losses=losses,
-            seconds=time.perf_counter() - start,
-        )
-        log = {
-            "steps": result.steps,
-            "samples_seen": result.samples_seen,
-            "final_loss": result.final_loss,
-            "losses": result.losses,
-            "seconds": result.seconds,
-            "samples": len(trainer.train_dataset),
-            "settings": {
-                "model": asdict(model),
-                "lora": asdict(lora),
-                "train": asdict(train),
-                "chat": chat,
-                "beta": beta,
-                "w_k": w_k,
-            },
+        settings = {
+            "model": asdict(model),
+            "lora": asdict(lora),
+            "train": asdict(train),
+            "chat": chat,
+            "beta": beta,
+            "w_k": w_k,
         }
-        publish_trained(trainer, staging, out_dir, log)
+        result = finish_training(trainer, staging, out_dir, start, train, settings)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return result
-
-
-def _lora_config(lora: LoraSettings):
-    from peft import LoraConfig
-
-    return LoraConfig(
-        r=lora.r,
-        lora_alpha=lora.alpha,
-        lora_dropout=lora.dropout,
-        target_modules=list(lora.target_modules),
-        bias="none",
-        task_type="CAUSAL_LM",
-    )
 
 
 def _dpo_config(output_dir: Path, train: TrainSettings, device: str, progress: bool, beta: float):

@@ -142,7 +142,6 @@ def train_grpo(
     (= generations: completions trained on), and per logged step the weighted reward, the objectives' (normalised)
     mean rewards and the KL to the base model."""
     from datasets import Dataset
-    from peft import LoraConfig
     from transformers.trainer_callback import PrinterCallback
     from trl import GRPOTrainer
 
@@ -155,15 +154,7 @@ def train_grpo(
         raise ValueError("morlhf trains a LoRA adapter per preference; lora.full_finetune is not supported")
     start = time.perf_counter()
     rows = [[{"role": "user", "content": p}] for p in prompts] if context.task.chat_template else prompts
-    lora = config.lora
-    peft_config = LoraConfig(
-        r=lora.r,
-        lora_alpha=lora.alpha,
-        lora_dropout=lora.dropout,
-        target_modules=list(lora.target_modules),
-        bias="none",
-        task_type="CAUSAL_LM",
-    )
+    peft_config = config.lora.peft_config()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = scratch_folder(out_dir, "partial")
     try:
@@ -204,7 +195,7 @@ def train_grpo(
             "settings": {
                 "weights": np.asarray(weights, dtype=float).tolist(),
                 "model": asdict(config.model),
-                "lora": asdict(lora),
+                "lora": asdict(config.lora),
                 "morlhf": asdict(settings),
                 "chat": context.task.chat_template,
                 "reward_scale": {r.__name__: {"mean": r.mean, "std": r.std} for r in rewards},
