@@ -146,6 +146,25 @@ def check_samples(samples) -> tuple[list[str], list[str]]:
     return columns[0], columns[1]
 
 
+def prompt_token_ids(tokenizer, inputs: list[str], max_length: int, what: str) -> tuple[int, list, list[int]]:
+    """The eos id, every input's token ids (as `generate` feeds them: no added special tokens) and the indices of
+    the inputs that leave room for a response within max_length; the others are reported in a warning."""
+    eos = tokenizer.eos_token_id
+    if eos is None:
+        raise ValueError("the tokenizer has no eos token: the model could not learn to stop")
+    prompt_ids = tokenizer(inputs, add_special_tokens=False)["input_ids"]
+    too_long = [i for i, ids in enumerate(prompt_ids) if len(ids) >= max_length]
+    if len(too_long) == len(inputs):
+        raise ValueError(f"every prompt has max_length={max_length} tokens or more: nothing to train on")
+    if too_long:
+        warnings.warn(
+            f"{describe_rows(too_long)} of {what} have prompts of max_length={max_length} tokens or more and are "
+            "left out of training",
+            stacklevel=4,
+        )
+    return eos, prompt_ids, sorted(set(range(len(inputs))) - set(too_long))
+
+
 def tokenize_samples(tokenizer, inputs: list[str], responses: list[str], max_length: int):
     """A `datasets.Dataset` of N rows (input_ids, completion_mask) for SFTTrainer; rows whose input alone fills
     max_length (no response token would remain) are left out with a warning.
@@ -155,28 +174,14 @@ def tokenize_samples(tokenizer, inputs: list[str], responses: list[str], max_len
     """
     from datasets import Dataset
 
-    eos = tokenizer.eos_token_id
-    if eos is None:
-        raise ValueError("the tokenizer has no eos token: the model could not learn to stop")
-    prompt_ids = tokenizer(inputs, add_special_tokens=False)["input_ids"]
+    eos, prompt_ids, keep = prompt_token_ids(tokenizer, inputs, max_length, "samples")
     response_ids = tokenizer(responses, add_special_tokens=False)["input_ids"]
-    too_long = [i for i, ids in enumerate(prompt_ids) if len(ids) >= max_length]
-    if len(too_long) == len(inputs):
-        raise ValueError(f"every prompt has max_length={max_length} tokens or more: nothing to train on")
-    if too_long:
-        warnings.warn(
-            f"{describe_rows(too_long)} of samples have prompts of max_length={max_length} tokens or more and are "
-            "left out of training",
-            stacklevel=3,
-        )
-    keep = sorted(set(range(len(inputs))) - set(too_long))
     input_ids = [prompt_ids[i] + response_ids[i] + [eos] for i in keep]
     masks = [[0] * len(prompt_ids[i]) + [1] * (len(response_ids[i]) + 1) for i in keep]
     return Dataset.from_dict({"input_ids": input_ids, "completion_mask": masks})
 
 
 def _sft_config(output_dir: Path, train: TrainSettings, device: str, progress: bool):
-    import torch
     from trl import SFTConfig
 
     on_cpu = device == "cpu"
@@ -198,15 +203,24 @@ def _sft_config(output_dir: Path, train: TrainSettings, device: str, progress: b
         save_strategy="no",  # train_sft saves once, atomically, at the end
         disable_tqdm=not progress,
         completion_only_loss=True,
-        # TRL turns checkpointing and bf16 on by default: checkpointing only slows small models down, and bf16
-        # autocast is slow or unsupported on CPUs.
-        activation_checkpointing=False,
-        bf16=not on_cpu and torch.cuda.is_bf16_supported(),
-        fp16=False,
-        use_cpu=on_cpu,
-        dataloader_num_workers=0,
-        dataloader_pin_memory=not on_cpu,
+        **device_args(on_cpu),
     )
+
+
+def device_args(on_cpu: bool) -> dict:
+    """Trainer arguments that depend on the device, shared by every TRL trainer we build. TRL turns checkpointing
+    and bf16 on by default: checkpointing only slows small models down, and bf16 autocast is slow or unsupported on
+    CPUs."""
+    import torch
+
+    return {
+        "activation_checkpointing": False,
+        "bf16": not on_cpu and torch.cuda.is_bf16_supported(),
+        "fp16": False,
+        "use_cpu": on_cpu,
+        "dataloader_num_workers": 0,
+        "dataloader_pin_memory": not on_cpu,
+    }
 
 
 def build_trainer(

@@ -36,7 +36,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from paretohqd.checks import describe_rows
 from paretohqd.executors import executor_for
 from paretohqd.files import write_parquet_atomic
 from paretohqd.methods import paretohqd
@@ -151,20 +150,9 @@ def tokenize_pairs(tokenizer, inputs: list[str], chosen: list[str], rejected: li
     """
     from datasets import Dataset
 
-    eos = tokenizer.eos_token_id
-    if eos is None:
-        raise ValueError("the tokenizer has no eos token: the model could not learn to stop")
-    prompt_ids = tokenizer(inputs, add_special_tokens=False)["input_ids"]
-    too_long = [i for i, ids in enumerate(prompt_ids) if len(ids) >= max_length]
-    if len(too_long) == len(inputs):
-        raise ValueError(f"every prompt has max_length={max_length} tokens or more: nothing to train on")
-    if too_long:
-        warnings.warn(
-            f"{describe_rows(too_long)} of the pairs have prompts of max_length={max_length} tokens or more and are "
-            "left out of training",
-            stacklevel=2,
-        )
-    keep = sorted(set(range(len(inputs))) - set(too_long))
+    from paretohqd.train import prompt_token_ids
+
+    eos, prompt_ids, keep = prompt_token_ids(tokenizer, inputs, max_length, "the pairs")
     responses = {}
     for side, texts in (("chosen", chosen), ("rejected", rejected)):
         ids = tokenizer([texts[i] for i in keep], add_special_tokens=False)["input_ids"]
@@ -348,8 +336,9 @@ def train_modpo(
 
 def _dpo_config(output_dir: Path, train: TrainSettings, device: str, progress: bool, beta: float):
     """TRL's DPOConfig for `train`'s settings, as `paretohqd.train` sets up SFT."""
-    import torch
     from trl import DPOConfig
+
+    from paretohqd.train import device_args
 
     on_cpu = device == "cpu"
     return DPOConfig(
@@ -370,12 +359,7 @@ def _dpo_config(output_dir: Path, train: TrainSettings, device: str, progress: b
         save_strategy="no",
         disable_tqdm=not progress,
         remove_unused_columns=False,  # the margin column is no model input, but the collator needs it
-        activation_checkpointing=False,  # only slows small models down (TRL turns it on)
-        bf16=not on_cpu and torch.cuda.is_bf16_supported(),
-        fp16=False,
-        use_cpu=on_cpu,
-        dataloader_num_workers=0,
-        dataloader_pin_memory=not on_cpu,
+        **device_args(on_cpu),
     )
 
 

@@ -211,10 +211,10 @@ def train_grpo(
 def _grpo_config(context: Context, output_dir: Path, weights: np.ndarray, progress: bool):
     """TRL's GRPOConfig for one preference: a step generates batch_size x num_generations completions and trains on
     them once (grad_accum micro-batches), logging every step."""
-    import torch
     from trl import GRPOConfig
 
     from paretohqd.devices import resolve_device
+    from paretohqd.train import device_args
 
     config = context.config
     settings = config.morlhf
@@ -240,14 +240,7 @@ def _grpo_config(context: Context, output_dir: Path, weights: np.ndarray, progre
         logging_steps=1,
         save_strategy="no",  # train_grpo saves once, atomically, at the end
         disable_tqdm=not progress,
-        # TRL turns checkpointing and bf16 on by default: checkpointing only slows small models down, and bf16
-        # autocast is slow or unsupported on CPUs.
-        activation_checkpointing=False,
-        bf16=not on_cpu and torch.cuda.is_bf16_supported(),
-        fp16=False,
-        use_cpu=on_cpu,
-        dataloader_num_workers=0,
-        dataloader_pin_memory=not on_cpu,
+        **device_args(on_cpu),
     )
 
 
