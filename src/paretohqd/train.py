@@ -189,22 +189,30 @@ def _sft_config(output_dir: Path, train: TrainSettings, device: str, progress: b
     return SFTConfig(
         output_dir=str(output_dir),
         **length,
-        per_device_train_batch_size=train.batch_size,
-        gradient_accumulation_steps=train.grad_accum,
-        learning_rate=train.lr,
-        lr_scheduler_type=train.scheduler,
-        warmup_steps=train.warmup_steps,
-        max_length=train.max_length,
-        seed=train.seed,
-        data_seed=train.seed,
-        report_to=train.report_to,
-        logging_steps=train.logging_steps,
-        logging_first_step=True,
-        save_strategy="no",  # train_sft saves once, atomically, at the end
+        **settings_args(train),
         disable_tqdm=not progress,
         completion_only_loss=True,
         **device_args(on_cpu),
     )
+
+
+def settings_args(train: TrainSettings) -> dict:
+    """Trainer arguments from our TrainSettings (length aside), shared by the SFT and DPO trainers. Nothing is saved
+    by the trainer: we save once, atomically, at the end (`publish_trained`)."""
+    return {
+        "per_device_train_batch_size": train.batch_size,
+        "gradient_accumulation_steps": train.grad_accum,
+        "learning_rate": train.lr,
+        "lr_scheduler_type": train.scheduler,
+        "warmup_steps": train.warmup_steps,
+        "max_length": train.max_length,
+        "seed": train.seed,
+        "data_seed": train.seed,
+        "report_to": train.report_to,
+        "logging_steps": train.logging_steps,
+        "logging_first_step": True,
+        "save_strategy": "no",
+    }
 
 
 def device_args(on_cpu: bool) -> dict:

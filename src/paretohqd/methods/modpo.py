@@ -338,25 +338,14 @@ def _dpo_config(output_dir: Path, train: TrainSettings, device: str, progress: b
     """TRL's DPOConfig for `train`'s settings, as `paretohqd.train` sets up SFT."""
     from trl import DPOConfig
 
-    from paretohqd.train import device_args
+    from paretohqd.train import device_args, settings_args
 
     on_cpu = device == "cpu"
     return DPOConfig(
         output_dir=str(output_dir),
         max_steps=train.steps,
-        per_device_train_batch_size=train.batch_size,
-        gradient_accumulation_steps=train.grad_accum,
-        learning_rate=train.lr,
-        lr_scheduler_type=train.scheduler,
-        warmup_steps=train.warmup_steps,
-        max_length=train.max_length,
+        **settings_args(train),
         beta=beta,
-        seed=train.seed,
-        data_seed=train.seed,
-        report_to=train.report_to,
-        logging_steps=train.logging_steps,
-        logging_first_step=True,
-        save_strategy="no",
         disable_tqdm=not progress,
         remove_unused_columns=False,  # the margin column is no model input, but the collator needs it
         **device_args(on_cpu),
