@@ -13,7 +13,10 @@ per-seed numbers are summarised as mean and spread (sample std) over seeds. Comp
 Usage:
   python benchmarks/alignment_bench.py [--seeds 0 1] [--methods paretohqd ric ...] [--objectives 2|3]
                                        [--out benchmarks/runs] [--threads 2] [--quick] [--no-write]
-A full 2-objective seed takes about 1.5 h on 2 CPU cores; --quick is a smoke check of the whole loop (minutes).
+A full 2-objective seed of all 8 methods takes about 3 h on 2 otherwise idle CPU cores (measured, with evaluation:
+ParetoHqD 14 min, RiC 43 min, MODPO 31 min, MORLHF about 40 min; the full-pool SFT ablation costs about as much as
+RiC's offline epoch); --quick is a smoke check of the whole loop (minutes). Other work on the machine distorts the
+timings badly (torch's threads spin while they wait for a core): run nothing else alongside.
 Writes benchmarks/results/alignment[-3obj].json, benchmarks/results/alignment[-3obj]_front.png (seed 0's fronts)
 and its section of benchmarks/RESULTS.md.
 """
@@ -33,7 +36,7 @@ from paretohqd.config import load_config
 from paretohqd.plots import plot_fronts
 from paretohqd.report import compare_runs, load_runs
 from paretohqd.workflow import run_pipeline
-from results_md import replace_section
+from results_md import replace_readme_block, replace_section
 
 HERE = Path(__file__).resolve().parent
 METHODS = ("paretohqd", "ric", "soups", "scalarized", "full_sft", "stage1_only", "morlhf", "modpo")
@@ -167,6 +170,21 @@ def _fmt(stat: dict, digits: int = 3) -> str:
     return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
 
 
+def _method_rows(summary: dict):
+    return ((method, row) for method, row in summary.items() if method != "paretohqd_vs_ric")
+
+
+def _versus(summary: dict) -> list[str]:
+    """The ParetoHqD/RiC ratios per seed and whether the target is met (no lines without both methods)."""
+    versus = summary.get("paretohqd_vs_ric")
+    if not versus:
+        return []
+    hv = ", ".join(f"{x:.2f}×" for x in versus["hv_ratio_per_seed"])
+    wall = ", ".join(f"{x:.0%}" for x in versus["wall_ratio_per_seed"])
+    verdict = "met" if versus["met"] else "not met"
+    return ["", f"ParetoHqD vs RiC per seed: HV {hv}; wall time {wall}. Target ({versus['target']}): {verdict}."]
+
+
 def markdown(result: dict, command: str, plot: str | None) -> str:
     summary, seeds = result["summary"], result["seeds"]
     objectives = result["objectives"]
@@ -185,23 +203,13 @@ def markdown(result: dict, command: str, plot: str | None) -> str:
         "| method | HV (normalised) | raw HV | non-dominated | collapse | training wall s | training CPU s |",
         "|---|---|---|---|---|---|---|",
     ]
-    for method, row in summary.items():
-        if method == "paretohqd_vs_ric":
-            continue
+    for method, row in _method_rows(summary):
         lines.append(
             f"| {method} | {_fmt(row['hypervolume'])} | {_fmt(row['raw_hypervolume'], 4)} | "
             f"{_fmt(row['n_non_dominated'], 1)} | {_fmt(row['collapse_rate'])} | {_fmt(row['wall_seconds'], 0)} | "
             f"{_fmt(row['cpu_seconds'], 0)} |"
         )
-    versus = summary.get("paretohqd_vs_ric")
-    if versus:
-        hv = ", ".join(f"{x:.2f}×" for x in versus["hv_ratio_per_seed"])
-        wall = ", ".join(f"{x:.0%}" for x in versus["wall_ratio_per_seed"])
-        lines += [
-            "",
-            f"ParetoHqD vs RiC per seed: HV {hv}; wall time {wall}. Target ({versus['target']}): "
-            f"{'met' if versus['met'] else 'not met'}.",
-        ]
+    lines += _versus(summary)
     lines += ["", "Per seed (bounds: lower/upper per objective; reference: raw):", ""]
     for seed, data in seeds.items():
         bounds = data["bounds"]
@@ -214,6 +222,28 @@ def markdown(result: dict, command: str, plot: str | None) -> str:
         lines.append(f"- seed {seed}: bounds {cells}; raw reference ({ref}); HV {hvs}")
     if plot:
         lines += ["", f"![fronts of seed {next(iter(seeds))}]({plot})"]
+    return "\n".join(lines) + "\n"
+
+
+def readme_summary(result: dict, plot: str) -> str:
+    """The README's short version: one row per method (mean ± std over seeds) and the front plot of the first seed."""
+    summary, seeds = result["summary"], result["seeds"]
+    lines = [
+        f"{len(seeds)} seeds, {result['eval_prompts']} eval prompts, objectives {', '.join(result['objectives'])}; "
+        "HV normalised jointly per seed (base model included, reference at the minimum); training time: every unit "
+        "but evaluation, on 2 CPU threads. Details and per-seed numbers: `benchmarks/RESULTS.md`.",
+        "",
+        "| method | HV | non-dominated models | collapse | training wall (min) |",
+        "|---|---|---|---|---|",
+    ]
+    for method, row in _method_rows(summary):
+        minutes = {key: None if v is None else v / 60 for key, v in row["wall_seconds"].items()}
+        lines.append(
+            f"| {method} | {_fmt(row['hypervolume'])} | {_fmt(row['n_non_dominated'], 1)} | "
+            f"{_fmt(row['collapse_rate'], 2)} | {_fmt(minutes, 1)} |"
+        )
+    lines += _versus(summary)
+    lines += ["", f"![fronts of seed {next(iter(seeds))}](benchmarks/{plot})"]
     return "\n".join(lines) + "\n"
 
 
@@ -254,6 +284,7 @@ def main(argv=None) -> int:
             markdown(result, result["command"], None).split("\n", 1)[0],
             markdown(result, result["command"], f"results/{plot.name}"),
         )
+        replace_readme_block(f"alignment{suffix}", readme_summary(result, f"results/{plot.name}"))
     print(f"Wrote {results / f'alignment{suffix}.json'} and {plot}")
     return 0
 

@@ -8,35 +8,22 @@ With --gpu-hours H the costs are scaled so that the K-preference run on one devi
 estimate for a cluster.
 
 Usage: python benchmarks/fanout_sim.py --run RUN_FOLDER [--k 5 11] [--devices 1 2 4 8 16] [--gpu-hours 55.9]
-       [--no-write]
+       [--cost STAGE=SECONDS ...] [--overlap-eval] [--no-write]
+(--cost alone, without --run, plans from your own per-unit costs, e.g. ones measured on your cluster.)
 Writes benchmarks/results/fanout.json and its section of benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import sys
 from pathlib import Path
 
-from paretohqd.schedule import paretohqd_tasks, simulate
-from results_md import replace_section
+from paretohqd.schedule import paretohqd_tasks, simulate, stage_costs
+from results_md import publish
 
 HERE = Path(__file__).resolve().parent
 STAGES = ("pool", "select-1", "train-1", "generate-2", "pool-2", "select-2", "train-2", "eval")
-
-
-def stage_costs(run: Path) -> dict[str, float]:
-    """Median wall seconds per unit of each stage of a finished run (from its unit markers)."""
-    walls: dict[str, list[float]] = {}
-    for marker in (run / "units").rglob("*.json"):
-        stage = marker.relative_to(run / "units").parts[0].removesuffix(".json")
-        walls.setdefault(stage, []).append(json.loads(marker.read_text())["wall_seconds"])
-    missing = [s for s in ("train-1", "generate-2", "train-2", "eval") if s not in walls]
-    if missing:
-        raise SystemExit(f"{run}: no finished units of stage(s) {', '.join(missing)}; finish the run first")
-    return {stage: statistics.median(walls[stage]) for stage in STAGES if stage in walls}
 
 
 def representatives(k: int, m: int = 2) -> list[int]:
@@ -44,11 +31,11 @@ def representatives(k: int, m: int = 2) -> list[int]:
     return sorted({0, k // 2, k - 1}) if m == 2 else list(range(k))
 
 
-def simulate_grid(costs: dict, ks, devices, evaluate: bool = True) -> list[dict]:
+def simulate_grid(costs: dict, ks, devices, evaluate: bool = True, overlap_eval: bool = False) -> list[dict]:
     """Per (K, G): makespan, speed-up over one device and device utilisation."""
     rows = []
     for k in ks:
-        tasks = paretohqd_tasks(k, representatives(k), costs, evaluate=evaluate)
+        tasks = paretohqd_tasks(k, representatives(k), costs, evaluate=evaluate, overlap_eval=overlap_eval)
         one = simulate(tasks, 1).makespan
         for g in devices:
             schedule = simulate(tasks, g)
@@ -80,11 +67,18 @@ def markdown(result: dict) -> str:
         "## Fan-out simulation (`benchmarks/fanout_sim.py`)",
         "",
         f"Command: `{result['command']}`  ",
-        f"Per-unit costs: median wall seconds per unit of each stage of `{result['run']}` (measured on this "
-        "machine): " + ", ".join(f"{s} {c:.1f} s" for s, c in result["costs"].items()) + ". Representatives: the "
-        "two extreme preferences and the middle one. Utilisation: device-seconds of work / (devices × makespan).",
+        f"Per-unit costs: {_source(result)}: "
+        + ", ".join(f"{s} {c:.1f} s" for s, c in result["costs"].items())
+        + ". Representatives: the "
+        "two extreme preferences and the middle one. Evaluation "
+        + (
+            "starts per model as soon as it has trained"
+            if result.get("overlap_eval")
+            else "waits for every model, as the pipeline does"
+        )
+        + ". Utilisation: device-seconds of work / (devices × makespan).",
         "",
-        "| preferences | devices | makespan (measured costs, with eval) | speed-up | utilisation |"
+        "| preferences | devices | makespan (with evaluation) | speed-up | utilisation |"
         + (" training makespan (scaled) |" if result.get("scaled") else ""),
         "|---|---|---|---|---|" + ("---|" if result.get("scaled") else ""),
     ]
@@ -111,20 +105,60 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def given_costs(items) -> dict[str, float]:
+    """--cost STAGE=SECONDS options as {stage: seconds}."""
+    costs = {}
+    for item in items:
+        stage, _, seconds = item.partition("=")
+        try:
+            costs[stage] = float(seconds)
+        except ValueError:
+            raise ValueError(f"--cost takes STAGE=SECONDS (e.g. train-1=180); got {item!r}") from None
+        if stage not in STAGES or costs[stage] < 0:
+            raise ValueError(f"--cost {item!r}: the stage must be one of {', '.join(STAGES)} and seconds >= 0")
+    return costs
+
+
+def _source(result: dict) -> str:
+    measured = f"median wall seconds per unit of each stage of `{result['run']}` (measured on this machine)"
+    given = result.get("given_costs")
+    if result["run"] is None:
+        return "given on the command line"
+    return measured + (f", with {', '.join(given)} given on the command line" if given else "")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--run", required=True, type=Path, help="a finished ParetoHqD run folder")
+    parser.add_argument("--run", type=Path, help="a finished ParetoHqD run folder: its median unit costs")
+    parser.add_argument(
+        "--cost",
+        action="append",
+        default=[],
+        metavar="STAGE=SECONDS",
+        help="seconds per unit of a stage (train-1, generate-2, train-2, eval, pool, ...), over the run's if given",
+    )
     parser.add_argument("--k", type=int, nargs="+", default=[5, 11])
     parser.add_argument("--devices", type=int, nargs="+", default=[1, 2, 4, 8, 16])
     parser.add_argument("--gpu-hours", type=float, help="scale the costs: the largest K on one device takes this")
+    parser.add_argument(
+        "--overlap-eval",
+        action="store_true",
+        help="each evaluation starts once its own model has trained (the pipeline evaluates after every model)",
+    )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args(argv)
-    costs = stage_costs(args.run)
+    try:
+        costs = {**(stage_costs(args.run) if args.run else {}), **given_costs(args.cost)}
+        paretohqd_tasks(1, [0], costs)  # every stage a graph needs has a cost
+    except (OSError, ValueError) as error:
+        parser.error(str(error))
     result = {
         "command": "python benchmarks/fanout_sim.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "run": args.run.name,
+        "run": args.run.name if args.run else None,
+        "given_costs": sorted(given_costs(args.cost)),
         "costs": costs,
-        "rows": simulate_grid(costs, args.k, args.devices),
+        "overlap_eval": args.overlap_eval,
+        "rows": simulate_grid(costs, args.k, args.devices, overlap_eval=args.overlap_eval),
     }
     if args.gpu_hours:
         k = max(args.k)
@@ -137,8 +171,7 @@ def main(argv=None) -> int:
         }
     print(markdown(result))
     if not args.no_write:
-        (HERE / "results" / "fanout.json").write_text(json.dumps(result, indent=1) + "\n")
-        replace_section("## Fan-out simulation", markdown(result))
+        publish("fanout", result, markdown(result))
     return 0
 
 

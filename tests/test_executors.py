@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 
 from paretohqd.config import RunConfig, load_config
 from paretohqd.executors import LocalExecutor
+from paretohqd.schedule import measured_tasks, simulate, stage_costs, unit_spans
 from paretohqd.workflow import run_pipeline
 from tiny_runs import LetterA, config, run_tiny, tiny_setup
 
@@ -178,3 +179,45 @@ def test_a_ray_run_missing_one_unit_is_finished_locally_without_redoing_the_othe
     assert units(run.root) == sorted(UNITS)
     assert {u: (root / "units" / f"{u}.json").read_bytes() for u in others} == others
     assert_same_adapters(root, source.root)  # pref-01's stage 2, trained again here, is the one Ray trained
+
+
+# --- the task graph a run had (paretohqd.schedule) --------------------------------------------------------------------
+
+
+def test_a_finished_run_gives_its_task_graph_with_each_units_own_seconds(local_run):
+    tasks = {t.name: t for t in measured_tasks(local_run.root)}
+    assert set(tasks) == UNITS
+    walls = {u: json.loads((local_run.root / "units" / f"{u}.json").read_text())["wall_seconds"] for u in UNITS}
+    assert {name: t.seconds for name, t in tasks.items()} == walls
+    assert set(tasks["train-2/pref-01"].deps) == {"select-2", "train-1/pref-01"}
+    assert tasks["generate-2/rep-pref-02"].deps == ("train-1/pref-02",)
+    assert {t.devices for name, t in tasks.items() if "/" not in name} == {0}  # scoring and selection: the driver
+    assert stage_costs(local_run.root)["train-1"] == sorted(walls[f"train-1/{label}"] for label in LABELS)[1]
+
+
+def test_the_local_run_ran_its_units_one_after_another_no_faster_than_the_simulation_says(local_run):
+    spans = sorted(unit_spans(local_run.root).values())
+    assert len(spans) == len(UNITS)
+    assert all(start <= end for start, end in spans)
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))  # one process: no two units at once
+    # One device does no worse than one process doing everything in turn (the driver's work can overlap there).
+    measured = spans[-1][1] - spans[0][0]
+    assert simulate(measured_tasks(local_run.root), 1).makespan <= measured + 0.01
+
+
+def test_on_ray_every_unit_started_after_the_units_it_waits_for_had_finished(ray_run):
+    run, _ = ray_run
+    spans = unit_spans(run.root)
+    for task in measured_tasks(run.root):
+        assert all(spans[dep][1] <= spans[task.name][0] for dep in task.deps), task.name
+
+
+def test_a_run_with_a_unit_missing_has_no_task_graph_yet(local_run, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(local_run.root, root)
+    (root / "units" / "train-2" / "pref-01.json").unlink()
+    with pytest.raises(ValueError, match="train-2/pref-01 not finished"):
+        measured_tasks(root)
+    shutil.rmtree(root / "units" / "train-2")
+    with pytest.raises(ValueError, match="no finished units of stage"):
+        stage_costs(root)

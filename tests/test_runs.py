@@ -1,4 +1,5 @@
 import json
+from datetime import datetime
 
 import pytest
 
@@ -13,7 +14,10 @@ def test_units_are_committed_with_timings_and_records(tmp_path):
         record["k"] = 40
     assert run.done("select-1")
     assert run.result("select-1")["k"] == 40
-    assert run.result("select-1")["wall_seconds"] >= 0 and run.result("select-1")["finished"]
+    result = run.result("select-1")
+    assert result["wall_seconds"] >= 0
+    started, finished = (datetime.fromisoformat(result[key]) for key in ("started", "finished"))
+    assert started.tzinfo is not None and started <= finished
     manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
     assert manifest["packages"]["numpy"] and manifest["config_digest"] == load_config().digest()
 

@@ -45,7 +45,7 @@ def test_driver_work_needs_no_device_and_devices_fill_its_gaps():
 
 
 def test_paretohqd_graph_on_one_device_keeps_it_busy_from_start_to_end():
-    tasks = paretohqd_tasks(5, [0, 2, 4], COSTS)
+    tasks = paretohqd_tasks(5, [0, 2, 4], COSTS, overlap_eval=True)
     schedule = simulate(tasks, 1)
     device_work = 40 + 5 * 50 + 3 * 80 + 5 * 20 + 5 * 40  # the base model's evaluation runs while the pool scores
     assert schedule.busy() == device_work and schedule.makespan == device_work
@@ -53,7 +53,7 @@ def test_paretohqd_graph_on_one_device_keeps_it_busy_from_start_to_end():
 
 @pytest.mark.parametrize("devices", [2, 3, 5, 8, 16])
 def test_paretohqd_graph_respects_dependencies_and_the_lower_bounds(devices):
-    tasks = paretohqd_tasks(5, [0, 2, 4], COSTS)
+    tasks = paretohqd_tasks(5, [0, 2, 4], COSTS, overlap_eval=True)
     schedule = simulate(tasks, devices)
     for task in tasks:
         start = schedule.slots[task.name][0]
@@ -69,6 +69,19 @@ def test_paretohqd_graph_respects_dependencies_and_the_lower_bounds(devices):
         assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
     if devices >= 6:  # every model trains at once: the critical path is all it takes
         assert schedule.makespan == critical
+
+
+@pytest.mark.parametrize("devices", [1, 2, 4, 16])
+def test_evaluation_after_every_model_costs_what_the_barrier_adds(devices):
+    barrier = simulate(paretohqd_tasks(5, [0, 2, 4], COSTS), devices)
+    overlap = simulate(paretohqd_tasks(5, [0, 2, 4], COSTS, overlap_eval=True), devices)
+    last_training = max(end for name, (_, end, _) in barrier.slots.items() if name.startswith("train-2/"))
+    assert all(barrier.slots[name][0] >= last_training for name in barrier.slots if name.startswith("eval/"))
+    assert barrier.busy() == overlap.busy()  # greedy list scheduling is not monotone: no order between makespans
+    if devices >= 6:  # every evaluation at once after the last training; the base model's too
+        assert barrier.makespan == overlap.makespan
+    if devices == 1:  # the pool's scoring can no longer hide the base model's evaluation
+        assert barrier.makespan == overlap.makespan + 10
 
 
 def test_bad_graphs_are_errors():

@@ -130,6 +130,7 @@ class Run:
         what the unit should record (counts, paths, ...). Enter it when `todo(name)` says so. Under `accelerate
         launch` the main process writes the marker, then every process waits for the others."""
         record: dict = {}
+        started = datetime.now(UTC)
         wall, cpu = time.perf_counter(), time.process_time()
         yield record
         elapsed = time.perf_counter() - wall
@@ -137,7 +138,8 @@ class Run:
             "wall_seconds": elapsed,
             "cpu_seconds": time.process_time() - cpu,
             "gpu_seconds": elapsed * _gpus_in_use(),
-            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "started": started.isoformat(timespec="milliseconds"),
+            "finished": datetime.now(UTC).isoformat(timespec="milliseconds"),
         }
         if distributed.is_main():
             marker = json.dumps({**record, **timing}, indent=1, default=str)

@@ -10,8 +10,12 @@ task scheduler such as Ray's approximates when every task asks for one device.
 from __future__ import annotations
 
 import heapq
+import json
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -95,12 +99,19 @@ def simulate(tasks: Sequence[Task], devices: int) -> Schedule:
 
 
 def paretohqd_tasks(
-    k: int, representatives: Sequence[int], costs: Mapping[str, float], *, evaluate: bool = True
+    k: int,
+    representatives: Sequence[int],
+    costs: Mapping[str, float],
+    *,
+    evaluate: bool = True,
+    overlap_eval: bool = False,
 ) -> list[Task]:
     """The task graph of a ParetoHqD run with k preferences, as the Ray executor submits it. costs: seconds per unit
     of each stage — pool, select-1, train-1, generate-2, pool-2, select-2, train-2, eval (missing driver stages
     cost 0). Each representative's generation waits only for its own stage-1 model; each stage-2 training for the
-    stage-2 selection and its own stage-1 model; each evaluation for its own final model."""
+    stage-2 selection and its own stage-1 model. Evaluation starts once every model has trained (the pipeline
+    evaluates after the method's fit); overlap_eval=True lets each evaluation start as soon as its own final model
+    exists, and the base model's at once (what an evaluation chained to the training tasks would gain)."""
     if k < 1 or not representatives or not all(0 <= r < k for r in representatives):
         raise ValueError(f"need k >= 1 and representatives among 0..{k - 1}; got k={k!r}, {list(representatives)!r}")
     missing = [s for s in ("train-1", "generate-2", "train-2") if s not in costs]
@@ -114,12 +125,68 @@ def paretohqd_tasks(
     tasks += [Task("pool-2", cost["pool-2"], gens, devices=0), Task("select-2", cost["select-2"], ("pool-2",), 0)]
     tasks += [Task(f"train-2/{i}", cost["train-2"], ("select-2", f"train-1/{i}")) for i in range(k)]
     if evaluate:
-        tasks += [Task(f"eval/{i}", cost["eval"], (f"train-2/{i}",)) for i in range(k)]
-        tasks.append(Task("eval/base", cost["eval"]))
+        trained = tuple(f"train-2/{i}" for i in range(k))
+        tasks += [Task(f"eval/{i}", cost["eval"], (trained[i],) if overlap_eval else trained) for i in range(k)]
+        tasks.append(Task("eval/base", cost["eval"], () if overlap_eval else trained))
     return tasks
 
 
 _STAGES = ("pool", "select-1", "train-1", "generate-2", "pool-2", "select-2", "train-2", "eval")
+
+
+def unit_records(run: str | Path) -> dict[str, dict]:
+    """A run folder's unit markers: unit name (pool, train-1/pref-00, generate-2/rep-pref-04, ...) -> record."""
+    root = Path(run) / "units"
+    return {m.relative_to(root).with_suffix("").as_posix(): json.loads(m.read_text()) for m in root.rglob("*.json")}
+
+
+def stage_costs(run: str | Path) -> dict[str, float]:
+    """Median wall seconds per unit of each stage of a finished ParetoHqD run (the costs `paretohqd_tasks` takes)."""
+    walls: dict[str, list[float]] = {}
+    for name, record in unit_records(run).items():
+        walls.setdefault(name.split("/")[0], []).append(record["wall_seconds"])
+    missing = [s for s in ("train-1", "generate-2", "train-2") if s not in walls]
+    if missing:
+        raise ValueError(f"{run}: no finished units of stage(s) {', '.join(missing)}; finish the run first")
+    return {stage: statistics.median(walls[stage]) for stage in _STAGES if stage in walls}
+
+
+def measured_tasks(run: str | Path) -> list[Task]:
+    """The task graph of a finished ParetoHqD run (`paretohqd_tasks`, with its preferences and representatives),
+    each task named after its unit (train-1/pref-00, generate-2/rep-pref-04, ...) and as long as that unit took
+    (wall seconds from the unit markers)."""
+    units = unit_records(run)
+    labels = list(json.loads((Path(run) / "preferences.json").read_text()))
+    generated = [name.removeprefix("generate-2/rep-") for name in units if name.startswith("generate-2/")]
+    representatives = sorted(labels.index(label) for label in generated)
+    evaluated = any(name.startswith("eval/") for name in units)
+    tasks = paretohqd_tasks(len(labels), representatives, stage_costs(run), evaluate=evaluated)
+    tasks = [t for t in tasks if t.name != "eval/base" or "eval/base" in units]  # the base model is optional
+    unit = {t.name: _unit_of(t.name, labels) for t in tasks}
+    missing = [name for name in unit.values() if name not in units]
+    if missing:
+        raise ValueError(f"{run}: unit(s) {', '.join(missing)} not finished; finish the run first")
+    return [
+        Task(unit[t.name], units[unit[t.name]]["wall_seconds"], tuple(unit[d] for d in t.deps), t.devices)
+        for t in tasks
+    ]
+
+
+def unit_spans(run: str | Path) -> dict[str, tuple[float, float]]:
+    """Unit name -> (start, end) in seconds since the epoch, for the units whose markers record their start."""
+    spans = {}
+    for name, record in unit_records(run).items():
+        if "started" in record:
+            spans[name] = tuple(datetime.fromisoformat(record[key]).timestamp() for key in ("started", "finished"))
+    return spans
+
+
+def _unit_of(task: str, labels: Sequence[str]) -> str:
+    """The unit of a task of `paretohqd_tasks`: train-1/3 -> train-1/pref-03, generate-2/0 -> generate-2/rep-pref-00."""
+    stage, _, index = task.partition("/")
+    if not index or index == "base":
+        return task
+    return f"{stage}/rep-{labels[int(index)]}" if stage == "generate-2" else f"{stage}/{labels[int(index)]}"
 
 
 def _check(tasks: Sequence[Task]) -> dict[str, Task]:

@@ -218,7 +218,8 @@ def settings_args(train: TrainSettings) -> dict:
 def device_args(on_cpu: bool) -> dict:
     """Trainer arguments that depend on the device, shared by every TRL trainer we build. TRL turns checkpointing
     and bf16 on by default: checkpointing only slows small models down, and bf16 autocast is slow or unsupported on
-    CPUs."""
+    CPUs. Under DDP, every trainable (LoRA) weight takes part in each forward pass, so DDP need not walk the graph
+    after each step looking for unused ones."""
     import torch
 
     return {
@@ -228,6 +229,7 @@ def device_args(on_cpu: bool) -> dict:
         "use_cpu": on_cpu,
         "dataloader_num_workers": 0,
         "dataloader_pin_memory": not on_cpu,
+        "ddp_find_unused_parameters": False,
     }
 
 

@@ -115,19 +115,23 @@ def fit(run: Run, context: Context, selector: Selector | None = None) -> None:
 
     Scoring and stage-1 selection run here; then each preference's stage-1 training is a task, each representative's
     generation waits for its own stage-1 model, rescoring and reselection wait for every generation, and each
-    preference's stage-2 training waits for the reselection and its own stage-1 model."""
+    preference's stage-2 training waits for the reselection and its own stage-1 model. The representatives' stage-1
+    trainings are submitted first: they are on the critical path (a scheduler that starts tasks in the order given,
+    as Ray does with free slots, then starts their generations while the other models train)."""
     executor = executor_for(context.config)
     select(run, context, selector)
     preferences = range(len(context.preferences))
-    stage1 = [executor.submit(train_stage, run, context, 1, i) for i in preferences]
+    reps = representatives(context)
+    order = [*reps, *(p for p in preferences if p not in reps)]
+    stage1 = {i: executor.submit(train_stage, run, context, 1, i) for i in order}
     if not context.config.stage2.enabled:
-        executor.gather(stage1)
+        executor.gather(stage1.values())
         return
-    prompts, reps = stage2_prompts(context), representatives(context)
+    prompts = stage2_prompts(context)
     generated = [executor.submit(generate_stage2, run, context, i, prompts, stage1[i]) for i in reps]
     selected = executor.submit(select_stage2, run, context, selector, *generated)
     stage2 = [executor.submit(train_stage, run, context, 2, i, selected, stage1[i]) for i in preferences]
-    executor.gather([*stage1, *generated, selected, *stage2])
+    executor.gather([*stage1.values(), *generated, selected, *stage2])
 
 
 def train_stage(run: Run, context: Context, stage: int, index: int, *after) -> None:
