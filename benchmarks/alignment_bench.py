@@ -115,15 +115,35 @@ def seed_numbers(folders: list[Path]) -> tuple[dict, object]:
             "generations": training["generations"],
             "stages": _stages(Path(entry["run"])),
             "points": [
-                {"label": p["label"], "preference": p["preference"], "mean": p["mean"]} for p in entry["points"]
+                {
+                    "label": p["label"],
+                    "preference": p["preference"],
+                    "mean": p["mean"],
+                    "new_tokens": _mean_new_tokens(Path(entry["run"]), p["label"]),
+                }
+                for p in entry["points"]
             ],
         }
+    base = next((r for r in comparison.runs if r.base is not None), None)
     meta = {
+        "base": None
+        if base is None
+        else {"mean": list(base.base.mean), "new_tokens": _mean_new_tokens(base.run.root, base.base.label)},
         "bounds": comparison.bounds.to_dict(),
         "raw_reference": comparison.reference.tolist(),
         "normalised_reference": [0.0] * len(comparison.objectives),
     }
     return {"methods": numbers, **meta}, comparison
+
+
+def _mean_new_tokens(root: Path, label: str) -> float | None:
+    """The mean length (new tokens) of a model's evaluation answers; None for a run saved without lengths."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(root / "eval" / f"{label}.parquet")
+    if "new_tokens" not in table.column_names:
+        return None
+    return round(float(np.mean(table.column("new_tokens").to_numpy())), 1)
 
 
 def _stages(root: Path) -> dict:
@@ -220,9 +240,45 @@ def markdown(result: dict, command: str, plot: str | None) -> str:
         ref = ", ".join(f"{x:.4f}" for x in data["raw_reference"])
         hvs = ", ".join(f"{m} {row['hypervolume']:.3f}" for m, row in data["methods"].items())
         lines.append(f"- seed {seed}: bounds {cells}; raw reference ({ref}); HV {hvs}")
+    lines += _placement(result)
     if plot:
         lines += ["", f"![fronts of seed {next(iter(seeds))}]({plot})"]
     return "\n".join(lines) + "\n"
+
+
+def _placement(result: dict) -> list[str]:
+    """Where each method's models sit, per preference, for the first seed: the eval means and the mean answer
+    length. The HV says how good a front is; this says whether the models spread along it."""
+    seed, data = next(iter(result["seeds"].items()))
+    methods = list(data["methods"])
+    preferences = []
+    for row in data["methods"].values():
+        for point in row["points"]:
+            if point["preference"] not in preferences:
+                preferences.append(point["preference"])
+    lines = [
+        "",
+        f"Per preference, seed {seed}: eval means ({', '.join(result['objectives'])}) and mean answer length in new "
+        "tokens.",
+        "",
+        "| preference | " + " | ".join(methods) + " |",
+        "|---" * (len(methods) + 1) + "|",
+    ]
+    for preference in preferences:
+        cells = []
+        for method in methods:
+            point = next((p for p in data["methods"][method]["points"] if p["preference"] == preference), None)
+            cells.append("" if point is None else _placed(point))
+        lines.append(f"| ({', '.join(f'{w:g}' for w in preference)}) | " + " | ".join(cells) + " |")
+    if data.get("base"):
+        lines += ["", f"Base model: {_placed(data['base'])}."]
+    return lines
+
+
+def _placed(point: dict) -> str:
+    """A model's eval means and, where known, its mean answer length: "(0.55, 0.88) · 9"."""
+    length = "" if point.get("new_tokens") is None else f" · {point['new_tokens']:.0f}"
+    return "(" + ", ".join(f"{x:.2f}" for x in point["mean"]) + ")" + length
 
 
 def readme_summary(result: dict, plot: str) -> str:
