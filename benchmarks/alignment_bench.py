@@ -319,7 +319,7 @@ def main(argv=None) -> int:
         per_seed[str(seed)], comparisons[seed] = seed_numbers(folders)
     first = comparisons[args.seeds[0]]
     result = {
-        "command": "python benchmarks/alignment_bench.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": " ".join(["python benchmarks/alignment_bench.py", *(argv if argv is not None else sys.argv[1:])]),
         "machine": f"{platform.machine()}, {args.threads} torch threads, Python {platform.python_version()}",
         "objectives": list(first.objectives),
         "eval_prompts": first.runs[0].points[0].n,
