@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from paretohqd.config import load_config
+from paretohqd.evaluate import load_eval
 from paretohqd.plots import plot_fronts
 from paretohqd.report import compare_runs, load_runs
 from paretohqd.workflow import run_pipeline
@@ -98,7 +99,7 @@ def seed_numbers(folders: list[Path]) -> tuple[dict, object]:
     """Per method, the metrics of one seed's runs compared together; and the comparison itself."""
     comparison = compare_runs(load_runs(folders))
     numbers = {}
-    for entry in comparison.to_dict()["methods"]:
+    for result, entry in zip(comparison.runs, comparison.to_dict()["methods"], strict=True):
         training = entry["training"]
         numbers[entry["method"]] = {
             "run": Path(entry["run"]).name,
@@ -119,7 +120,7 @@ def seed_numbers(folders: list[Path]) -> tuple[dict, object]:
                     "label": p["label"],
                     "preference": p["preference"],
                     "mean": p["mean"],
-                    "new_tokens": _mean_new_tokens(Path(entry["run"]), p["label"]),
+                    "new_tokens": _mean_new_tokens(result.run, p["label"]),
                 }
                 for p in entry["points"]
             ],
@@ -128,7 +129,7 @@ def seed_numbers(folders: list[Path]) -> tuple[dict, object]:
     meta = {
         "base": None
         if base is None
-        else {"mean": list(base.base.mean), "new_tokens": _mean_new_tokens(base.run.root, base.base.label)},
+        else {"mean": list(base.base.mean), "new_tokens": _mean_new_tokens(base.run, base.base.label)},
         "bounds": comparison.bounds.to_dict(),
         "raw_reference": comparison.reference.tolist(),
         "normalised_reference": [0.0] * len(comparison.objectives),
@@ -136,14 +137,10 @@ def seed_numbers(folders: list[Path]) -> tuple[dict, object]:
     return {"methods": numbers, **meta}, comparison
 
 
-def _mean_new_tokens(root: Path, label: str) -> float | None:
+def _mean_new_tokens(run, label: str) -> float | None:
     """The mean length (new tokens) of a model's evaluation answers; None for a run saved without lengths."""
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(root / "eval" / f"{label}.parquet")
-    if "new_tokens" not in table.column_names:
-        return None
-    return round(float(np.mean(table.column("new_tokens").to_numpy())), 1)
+    answers = load_eval(run, label)
+    return round(float(answers["new_tokens"].mean()), 1) if "new_tokens" in answers else None
 
 
 def _stages(root: Path) -> dict:
