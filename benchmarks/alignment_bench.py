@@ -266,7 +266,7 @@ def _placement(result: dict) -> list[str]:
         for method in methods:
             point = next((p for p in data["methods"][method]["points"] if p["preference"] == preference), None)
             cells.append("" if point is None else _placed(point))
-        lines.append(f"| ({', '.join(f'{w:g}' for w in preference)}) | " + " | ".join(cells) + " |")
+        lines.append(f"| ({', '.join(f'{w:.3g}' for w in preference)}) | " + " | ".join(cells) + " |")
     if data.get("base"):
         lines += ["", f"Base model: {_placed(data['base'])}."]
     return lines
@@ -282,7 +282,8 @@ def readme_summary(result: dict, plot: str) -> str:
     """The README's short version: one row per method (mean ± std over seeds) and the front plot of the first seed."""
     summary, seeds = result["summary"], result["seeds"]
     lines = [
-        f"{len(seeds)} seeds, {result['eval_prompts']} eval prompts, objectives {', '.join(result['objectives'])}; "
+        f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}, {result['eval_prompts']} eval prompts, "
+        f"objectives {', '.join(result['objectives'])}; "
         "HV normalised jointly per seed (base model included, reference at the minimum); training time: every unit "
         "but evaluation, on 2 CPU threads. Details and per-seed numbers: `benchmarks/RESULTS.md`.",
         "",

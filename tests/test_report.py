@@ -287,3 +287,16 @@ def test_cli_report_of_an_unknown_pool_preference_lists_the_known_ones(tiny, tmp
     assert main(["report", str(tiny[0]), "--out", str(tmp_path / "r"), "--pool-preference", "pref-09"]) == 2
     assert "for 'pref-09'; selections it has: pref-00, pref-01, pref-02" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(("label_all", "labelled"), [(40, [[1, 0], [0.5, 0.5], [0, 1]]), (2, [[1, 0], [0, 1]])])
+def test_a_crowded_front_plot_labels_only_the_non_dominated_points(tmp_path, monkeypatch, label_all, labelled):
+    from paretohqd import plots
+
+    root = fake_run(tmp_path, "c", [(2.0, 0.0), (1.0, 0.0), (0.0, 2.0)], preferences=[[1, 0], [0.5, 0.5], [0, 1]])
+    figures = []
+    monkeypatch.setattr(plots, "LABEL_ALL", label_all)
+    monkeypatch.setattr(plots, "_save", lambda plt, fig, path: figures.append(fig))
+    plots.plot_fronts(load_runs([root]), tmp_path / "front.png")
+    texts = [text.get_text() for ax in figures[0].axes for text in ax.texts]
+    assert sorted(texts) == sorted(preference_label(w) for w in labelled)

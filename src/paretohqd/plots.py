@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 PANEL = (6.0, 4.5)
 DPI = 100
 MARKERS = ("o", "s", "^", "D", "v", "P", "*", "h")
+LABEL_ALL = 40
 
 
 def plot_fronts(runs: list[RunResults], path: str | os.PathLike) -> Path:
@@ -34,6 +35,8 @@ def plot_fronts(runs: list[RunResults], path: str | os.PathLike) -> Path:
     objectives = runs[0].objectives
     fig, panels = _panels(plt, objectives)
     colours = plt.get_cmap("tab10").colors
+    # Past LABEL_ALL points a figure, only each run's non-dominated points carry their preference label.
+    label_all = sum(len(result.points) for result in runs) <= LABEL_ALL
     for index, result in enumerate(runs):
         colour, marker = colours[index % len(colours)], MARKERS[index % len(MARKERS)]
         means = result.means()
@@ -52,10 +55,13 @@ def plot_fronts(runs: list[RunResults], path: str | os.PathLike) -> Path:
                 alpha=0.9,
                 label=f"{result.name} ({result.config.method})",
             )
-            front = means[:, [i, j]][non_dominated(means[:, [i, j]])]
+            on_front = non_dominated(means[:, [i, j]])
+            front = means[:, [i, j]][on_front]
             front = front[np.argsort(front[:, 0])]
             ax.plot(front[:, 0], front[:, 1], "-", color=colour, linewidth=1.2)
-            for point, (x, y) in zip(result.points, means[:, [i, j]], strict=True):
+            for point, (x, y), labelled in zip(result.points, means[:, [i, j]], on_front | label_all, strict=True):
+                if not labelled:
+                    continue
                 ax.annotate(
                     preference_label(point.preference),
                     (x, y),
