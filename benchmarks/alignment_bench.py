@@ -13,10 +13,14 @@ per-seed numbers are summarised as mean and spread (sample std) over seeds. Comp
 Usage:
   python benchmarks/alignment_bench.py [--seeds 0 1] [--methods paretohqd ric ...] [--objectives 2|3]
                                        [--out benchmarks/runs] [--threads 2] [--quick] [--no-write]
+                                       [--set train.steps=20 ... --variant NAME]
 A full 2-objective seed of all 8 methods takes about 3 h on 2 otherwise idle CPU cores (measured, with evaluation:
 ParetoHqD 14 min, RiC 43 min, MODPO 31 min, MORLHF about 40 min; the full-pool SFT ablation costs about as much as
 RiC's offline epoch); --quick is a smoke check of the whole loop (minutes). Other work on the machine distorts the
 timings badly (torch's threads spin while they wait for a core): run nothing else alongside.
+A method's own knobs are tried with --set and --variant (and --no-write): e.g. `--objectives 3 --methods paretohqd
+--set train.steps=20 --variant steps20 --no-write` runs paretohqd-3obj-steps20-s0 next to the headline runs, to be
+compared with `paretohqd compare`.
 Writes benchmarks/results/alignment[-3obj].json, benchmarks/results/alignment[-3obj]_front.png (seed 0's fronts)
 and its section of benchmarks/RESULTS.md.
 """
@@ -64,11 +68,12 @@ QUICK = (
 THREE_OBJECTIVES = ("objectives=[relevance, brevity, positivity]", "preferences=null")
 
 
-def method_config(method: str, seed: int, objectives: int, quick: bool, threads: int):
-    """The run config of one (method, seed): the shipped demo config of that method with the seed applied."""
-    tag = f"{method}{'-3obj' if objectives == 3 else ''}{'-quick' if quick else ''}-s{seed}"
+def method_config(method: str, seed: int, objectives: int, quick: bool, threads: int, knobs=(), variant=None):
+    """The run config of one (method, seed): the shipped demo config of that method with the seed applied, and
+    `knobs` (config overrides such as "train.steps=20") on top for a named `variant` of the method."""
+    suffix = f"{'-3obj' if objectives == 3 else ''}{'-quick' if quick else ''}{f'-{variant}' if variant else ''}"
     overrides = [
-        f"name={tag}",
+        f"name={method}{suffix}-s{seed}",
         f"seed={seed}",
         f"train.seed={seed}",
         f"stage2.generation.seed={seed}",
@@ -78,6 +83,7 @@ def method_config(method: str, seed: int, objectives: int, quick: bool, threads:
         f"eval.base={str(method == 'paretohqd').lower()}",
         *(THREE_OBJECTIVES if objectives == 3 else ()),
         *(QUICK if quick else ()),
+        *knobs,
     ]
     return load_config("demo" if method == "paretohqd" else f"demo_{method}", overrides)
 
@@ -86,7 +92,7 @@ def run_seed(seed: int, methods, args) -> list[Path]:
     """Train and evaluate every method for one seed (resuming finished units); the run folders."""
     folders = []
     for method in methods:
-        config = method_config(method, seed, args.objectives, args.quick, args.threads)
+        config = method_config(method, seed, args.objectives, args.quick, args.threads, args.set, args.variant)
         print(f"=== {config.name}", flush=True)
         start = time.perf_counter()
         run = run_pipeline(config, out=args.out)
@@ -310,7 +316,21 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="tiny budgets: a smoke check of the whole loop")
     parser.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md and results/")
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config overrides for every method, e.g. train.steps=20 (a method's own knobs); needs --variant",
+    )
+    parser.add_argument("--variant", help="name of the --set variant: its runs are <method>[-3obj]-<variant>-s<seed>")
     args = parser.parse_args(argv)
+    if bool(args.set) != bool(args.variant):
+        parser.error("--set and --variant go together: a variant's runs need their own folders")
+    if args.set and not args.no_write:
+        parser.error(
+            "a --set variant is not the headline comparison: add --no-write (compare its runs with `paretohqd compare`)"
+        )
     per_seed, comparisons = {}, {}
     for seed in args.seeds:
         folders = run_seed(seed, args.methods, args)
