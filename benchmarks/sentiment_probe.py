@@ -14,7 +14,6 @@ Reads the run folders only; writes nothing.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -22,20 +21,19 @@ import numpy as np
 import pandas as pd
 
 from paretohqd.evaluate import load_eval
+from paretohqd.report import load_run
 from paretohqd.rewards import load_reward
-from paretohqd.runs import Run
 
 NEUTRAL = 0.05
 
 
 def probe(root: Path, scorer) -> list[str]:
     """The markdown table of one run folder."""
-    run = Run.open(root)
-    # The base model is evaluated in one run of a comparison only; every model of a run answers the same prompts.
-    labels = sorted(path.stem for path in (root / "eval").glob("*.parquet"))
-    if not labels:
-        raise SystemExit(f"{root}: no evaluation (eval/*.parquet); evaluate the run first")
-    prompts = list(load_eval(run, labels[0])["prompt"])
+    result = load_run(root)
+    if "positivity" not in result.objectives:
+        raise SystemExit(f"{root}: positivity is not among the run's objectives {list(result.objectives)}")
+    models = ([result.base] if result.base is not None else []) + list(result.points)
+    prompts = list(load_eval(result.run, models[0].label)["prompt"])
     prompt_positivity = scorer.score(prompts, prompts)
     lines = [
         f"{root.name}: {np.mean(prompt_positivity > NEUTRAL):.0%} of {len(prompts)} eval prompts positive, "
@@ -45,25 +43,23 @@ def probe(root: Path, scorer) -> list[str]:
         "prompts, answer positivity |",
         "|---|---|---|---|---|---|",
     ]
-    saved = root / "preferences.json"
-    preferences = json.loads(saved.read_text()) if saved.is_file() else {}
-    for label in labels:
-        answers = load_eval(run, label)
+    for model in models:
+        answers = load_eval(result.run, model.label)
         if list(answers["prompt"]) != prompts:
-            raise ValueError(f"{root}: {label} was evaluated on other prompts than {labels[0]}")
+            raise ValueError(f"{root}: {model.label} was evaluated on other prompts than {models[0].label}")
         positivity = answers["positivity"].to_numpy(dtype=float)
         corr = np.corrcoef(prompt_positivity, positivity)[0, 1]
         stages = []
-        for stage in sorted((root / "selections").glob(f"*/{label}.jsonl")):
+        for stage in sorted((root / "selections").glob(f"*/{model.label}.jsonl")):
             chosen = pd.read_json(stage, lines=True)
             chosen_prompts = scorer.score(list(chosen["prompt"]), list(chosen["prompt"]))
             stages.append(
                 f"{stage.parent.name} {np.mean(chosen_prompts > NEUTRAL):.0%}, {chosen['positivity'].mean():.2f}"
             )
-        weights = preferences.get(label)
+        weights = model.preference
         shown = "-" if weights is None else "(" + ", ".join(f"{w:.2g}" for w in weights) + ")"
         lines.append(
-            f"| {label} | {shown} | {positivity.mean():.2f} | {corr:.2f} | "
+            f"| {model.label} | {shown} | {positivity.mean():.2f} | {corr:.2f} | "
             f"{np.mean(np.abs(positivity) < NEUTRAL):.0%} | {'; '.join(stages) or '-'} |"
         )
     return lines

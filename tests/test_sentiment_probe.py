@@ -25,7 +25,9 @@ def made_run(root: Path, positivity) -> Path:
     frame = pd.DataFrame({"prompt": PROMPTS, "response": ["a"] * 4, "relevance": 0.5, "brevity": 0.5})
     frame["positivity"], frame["collapsed"], frame["new_tokens"], frame["capped"] = positivity, False, 3, False
     frame.to_parquet(run.path("eval", "pref-00.parquet"))
-    (run.root / "preferences.json").write_text(json.dumps({"pref-00": [0.5, 0.25, 0.25]}))
+    point = dict(label="pref-00", preference=[0.5, 0.25, 0.25], mean=[0.5, 0.5, float(np.mean(positivity))])
+    point.update(stderr=[0.0] * 3, collapse_rate=0.0, n=len(PROMPTS))
+    run.path("eval", "points.json").write_text(json.dumps([point]))
     chosen = pd.DataFrame({"prompt": PROMPTS[:2], "response": ["b", "c"], "positivity": [0.8, 0.4]})
     run.path("selections", "stage1").mkdir(parents=True, exist_ok=True)
     chosen.to_json(run.path("selections", "stage1", "pref-00.jsonl"), orient="records", lines=True)
@@ -46,5 +48,5 @@ def test_the_probe_relates_answer_and_prompt_positivity(tmp_path, capsys):
 
 def test_a_run_without_evaluation_is_an_error(tmp_path):
     run = Run(tmp_path / "e", load_config(None, ["name=e"]))
-    with pytest.raises(SystemExit, match="no evaluation"):
+    with pytest.raises(FileNotFoundError, match="has not been evaluated"):
         probe_module.main([str(run.root)])
