@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 
 from paretohqd.config import RunConfig, load_config
 from paretohqd.executors import LocalExecutor
+from paretohqd.runs import read_preferences
 from paretohqd.schedule import measured_tasks, simulate, stage_costs, unit_spans
 from paretohqd.workflow import run_pipeline
 from tiny_runs import LetterA, config, run_tiny, tiny_setup
@@ -193,6 +194,12 @@ def test_a_finished_run_gives_its_task_graph_with_each_units_own_seconds(local_r
     assert tasks["generate-2/rep-pref-02"].deps == ("train-1/pref-02",)
     assert {t.devices for name, t in tasks.items() if "/" not in name} == {0}  # scoring and selection: the driver
     assert stage_costs(local_run.root)["train-1"] == sorted(walls[f"train-1/{label}"] for label in LABELS)[1]
+
+
+def test_a_finished_run_gives_back_its_preference_vectors_by_label_in_config_order(local_run):
+    preferences = read_preferences(local_run.root)
+    assert list(preferences) == list(LABELS)
+    assert [preferences[label] for label in LABELS] == [list(w) for w in local_run.config.preferences]
 
 
 def test_the_local_run_ran_its_units_one_after_another_no_faster_than_the_simulation_says(local_run):

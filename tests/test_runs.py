@@ -4,7 +4,7 @@ from datetime import datetime
 import pytest
 
 from paretohqd.config import load_config
-from paretohqd.runs import ConfigMismatch, Run
+from paretohqd.runs import ConfigMismatch, Run, read_preferences
 
 
 def test_units_are_committed_with_timings_and_records(tmp_path):
@@ -36,6 +36,12 @@ def test_a_failing_unit_leaves_no_marker(tmp_path):
     with pytest.raises(RuntimeError), run.unit("train-1/pref-00"):
         raise RuntimeError("boom")
     assert not run.done("train-1/pref-00")
+
+
+def test_a_run_whose_stage1_selection_has_not_run_has_no_preferences_to_read(tmp_path):
+    Run(tmp_path / "r", load_config())
+    with pytest.raises(FileNotFoundError, match="stage-1 selection has not run yet"):
+        read_preferences(tmp_path / "r")
 
 
 def test_reopening_with_the_same_config_keeps_finished_units(tmp_path):

@@ -4,7 +4,6 @@ pool with a preference's stage-1 selection and preference ray. Every objective i
 
 from __future__ import annotations
 
-import json
 import os
 from itertools import combinations
 from pathlib import Path
@@ -15,7 +14,7 @@ import pandas as pd
 
 from paretohqd.data.scoring import load_pool
 from paretohqd.pareto import non_dominated
-from paretohqd.runs import Run
+from paretohqd.runs import PREFERENCES_FILE, Run, read_preferences
 
 if TYPE_CHECKING:
     from paretohqd.report import RunResults
@@ -157,10 +156,9 @@ def selection_path(result: RunResults, label: str) -> Path:
 
 
 def _preference_weights(run: Run, label: str) -> list[float]:
-    path = run.root / "preferences.json"
-    weights = json.loads(path.read_text()).get(label) if path.is_file() else None
+    weights = read_preferences(run.root).get(label)
     if weights is None:
-        raise ValueError(f"{path} has no preference {label!r}")
+        raise ValueError(f"{run.root / PREFERENCES_FILE} has no preference {label!r}")
     return weights
 
 

@@ -25,6 +25,7 @@ from paretohqd import distributed
 from paretohqd.config import RunConfig, dump_config
 from paretohqd.files import write_text_atomic
 
+PREFERENCES_FILE = "preferences.json"  # label -> preference vector, written by a run's stage-1 selection
 _PACKAGES = ("paretohqd", "numpy", "numba", "moocore", "torch", "transformers", "peft", "trl", "datasets")
 
 
@@ -163,6 +164,15 @@ class Run:
         total = {key: sum(row[key] for row in stages.values()) for key in ("units", *keys)}
         training = {key: sum(row[key] for stage, row in stages.items() if stage != "eval") for key in ("units", *keys)}
         return {"stages": stages, "training": training, "total": total}
+
+
+def read_preferences(root: str | Path) -> dict[str, list[float]]:
+    """A run folder's preference vectors by label (pref-00, ...), in config order, as its stage-1 selection wrote
+    them; an error naming the folder when that selection has not run."""
+    path = Path(root) / PREFERENCES_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{root} has no {PREFERENCES_FILE}: its stage-1 selection has not run yet")
+    return json.loads(path.read_text())
 
 
 def _gpus_in_use() -> int:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from paretohqd.runs import read_preferences
+
 
 @dataclass(frozen=True)
 class Task:
@@ -156,7 +158,7 @@ def measured_tasks(run: str | Path) -> list[Task]:
     each task named after its unit (train-1/pref-00, generate-2/rep-pref-04, ...) and as long as that unit took
     (wall seconds from the unit markers)."""
     units = unit_records(run)
-    labels = list(json.loads((Path(run) / "preferences.json").read_text()))
+    labels = list(read_preferences(run))
     generated = [name.removeprefix("generate-2/rep-") for name in units if name.startswith("generate-2/")]
     representatives = sorted(labels.index(label) for label in generated)
     evaluated = any(name.startswith("eval/") for name in units)

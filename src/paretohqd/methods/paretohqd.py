@@ -22,7 +22,7 @@ from paretohqd.files import write_parquet_atomic, write_text_atomic
 from paretohqd.methods.base import Policy
 from paretohqd.pareto import Bounds, Selection, select_pareto_hqd
 from paretohqd.pipeline import Context, prompt_options, scored_pool, selection_frame
-from paretohqd.runs import Run
+from paretohqd.runs import PREFERENCES_FILE, Run
 
 # (rewards (N, M), preferences (K, M), k, bounds or None) -> Selection: how a stage picks each preference's samples.
 Selector = Callable[[np.ndarray, np.ndarray, int, Bounds | None], Selection]
@@ -104,7 +104,7 @@ def select(run: Run, context: Context, selector: Selector | None = None) -> Scor
     if run.todo("select-1"):
         with run.unit("select-1") as record:
             preferences = {context.label(i): w.tolist() for i, w in enumerate(context.preferences)}
-            write_text_atomic(run.path("preferences.json"), json.dumps(preferences, indent=1))
+            write_text_atomic(run.path(PREFERENCES_FILE), json.dumps(preferences, indent=1))
             record.update(select_stage(run, context, pool, 1, context.config.selection.k, selector=selector))
     return pool
 
