@@ -16,8 +16,10 @@ Usage:
                                        [--set train.steps=20 ... --variant NAME]
 A full 2-objective seed of all 8 methods takes about 3 h on 2 otherwise idle CPU cores (measured, with evaluation:
 ParetoHqD 14 min, RiC 43 min, MODPO 31 min, MORLHF about 40 min; the full-pool SFT ablation costs about as much as
-RiC's offline epoch); --quick is a smoke check of the whole loop (minutes). Other work on the machine distorts the
-timings badly (torch's threads spin while they wait for a core): run nothing else alongside.
+RiC's offline epoch). A 3-objective seed (13 preferences) of paretohqd, ric, soups, scalarized and stage1_only takes
+about 2.8 h (ParetoHqD 33 min, RiC 59 min, Soups 18 min, scalarized 32 min, stage1_only 24 min); --quick is a
+smoke check of the whole loop (minutes). Other work on the machine distorts the timings badly (torch's threads spin
+while they wait for a core): run nothing else alongside.
 A method's own knobs are tried with --set and --variant (and --no-write): e.g. `--objectives 3 --methods paretohqd
 --set train.steps=20 --variant steps20 --no-write` runs paretohqd-3obj-steps20-s0 next to the headline runs, to be
 compared with `paretohqd compare`.
